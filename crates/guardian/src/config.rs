@@ -1,0 +1,649 @@
+//! The one typed configuration, loaded once at start-up.
+//!
+//! Sources, strongest first: command-line flags (each also settable from its env variable),
+//! the YAML file, the defaults below. Secrets never come from the YAML file: the API token is
+//! read from `GUARDIAN_API_TOKEN` or from the mounted file named by `api.token_file`, and is held
+//! in a [`SecretString`] so it cannot be printed by accident.
+//!
+//! The doc comments on these structs *are* the configuration reference: `docs/configuration.md`
+//! is generated from the JSON schema they produce (see [`reference_markdown`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use guardian_core::Severity;
+use guardian_core::policy::Policy;
+use guardian_core::time::secs;
+use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Where the config is read from when neither `--config` nor `GUARDIAN_CONFIG` names a file.
+/// A missing default file means "embedded defaults"; a missing *named* file is an error.
+pub const DEFAULT_PATH: &str = "/etc/guardian/config.yaml";
+
+/// Environment variable holding the API token.
+pub const TOKEN_ENV: &str = "GUARDIAN_API_TOKEN";
+
+/// SRE Guardian configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Name of this cluster; part of every fingerprint and shown in every notification.
+    pub cluster_name: String,
+    /// HTTP API.
+    pub api: ApiConfig,
+    /// Incident store.
+    pub store: StoreConfig,
+    /// Incident lifecycle timers.
+    pub incidents: IncidentsConfig,
+    /// Escalation thresholds.
+    pub escalation: EscalationConfig,
+    /// Alertmanager webhook receiver (`POST /alertmanager`).
+    pub alertmanager: AlertmanagerConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cluster_name: "default".into(),
+            api: ApiConfig::default(),
+            store: StoreConfig::default(),
+            incidents: IncidentsConfig::default(),
+            escalation: EscalationConfig::default(),
+            alertmanager: AlertmanagerConfig::default(),
+        }
+    }
+}
+
+/// HTTP API settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address to listen on (`--listen` overrides). Use `0.0.0.0:8080` inside a container.
+    pub listen: String,
+    /// Largest accepted request body; larger ones get 413. Alertmanager batches stay far below.
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered 408, so a stuck store cannot pile up connections.
+    pub request_timeout_secs: u64,
+    /// File holding the API token (a mounted Secret). Used when `GUARDIAN_API_TOKEN` is unset.
+    /// Without a token the API is locked: every protected route answers 401.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1_000_000,
+            request_timeout_secs: 30,
+            token_file: None,
+        }
+    }
+}
+
+/// Incident store (SQLite).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// SQLite file (`--store` overrides). Created with its schema on first start.
+    pub path: PathBuf,
+    /// How long a statement waits for a lock held by another connection before failing.
+    pub busy_timeout_ms: u64,
+    /// Read-only connections serving the API next to the single writer.
+    pub read_connections: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: "guardian.db".into(),
+            busy_timeout_ms: 5_000,
+            read_connections: 4,
+        }
+    }
+}
+
+/// Incident lifecycle timers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// A sighting this long after a resolve reopens the same incident; later ones open a new one.
+    pub reopen_window_secs: u64,
+    /// Silence between sightings that ends an episode (the next sighting counts as a new episode
+    /// for the recurring rule).
+    pub episode_gap_secs: u64,
+    /// Minimum time between two announcements (opened/reopened) of one incident, so a flapping
+    /// cause does not page on every flap. Never extended by sightings.
+    pub notify_cooldown_secs: u64,
+    /// Default lifetime of an acknowledgement; when it lapses and the incident is still open it
+    /// returns to `open` and is announced again. 0 = acknowledgements never expire.
+    pub ack_expiry_secs: u64,
+    /// Resolved incidents are deleted, with their history, this many days after resolving.
+    pub resolved_retention_days: u64,
+    /// How often the clock-driven rules run (ack expiry, escalation, delayed announcements,
+    /// retention).
+    pub tick_interval_secs: u64,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self {
+            reopen_window_secs: 24 * 3600,
+            episode_gap_secs: 30 * 60,
+            notify_cooldown_secs: 5 * 60,
+            ack_expiry_secs: 4 * 3600,
+            resolved_retention_days: 30,
+            tick_interval_secs: 15,
+        }
+    }
+}
+
+/// Escalation thresholds (time-based; each level notifies once per incident).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationConfig {
+    /// Recurring: the fingerprint was seen in at least this many separate episodes …
+    pub recurring_episodes: u32,
+    /// … within this window.
+    pub recurring_window_secs: u64,
+    /// Persistent: open and unacknowledged for longer than this.
+    pub persistent_unacked_secs: u64,
+    /// Persistent: open for longer than this, even when acknowledged.
+    pub persistent_open_secs: u64,
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        Self {
+            recurring_episodes: 3,
+            recurring_window_secs: 24 * 3600,
+            persistent_unacked_secs: 3600,
+            persistent_open_secs: 24 * 3600,
+        }
+    }
+}
+
+/// Alertmanager webhook receiver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertmanagerConfig {
+    /// Accept `POST /alertmanager`.
+    pub enabled: bool,
+    /// Alert names that are never incidents (heartbeats and inhibition helpers).
+    pub ignored_alertnames: Vec<String>,
+    /// Only alerts from these namespaces become incidents; empty = all. Alerts without a
+    /// `namespace` label are cluster-wide and always accepted.
+    pub namespaces: Vec<String>,
+    /// Severity for alerts whose `severity` label is missing or not info/warning/critical.
+    pub default_severity: Severity,
+}
+
+impl Default for AlertmanagerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ignored_alertnames: vec!["Watchdog".into(), "InfoInhibitor".into()],
+            namespaces: Vec::new(),
+            default_severity: Severity::Warning,
+        }
+    }
+}
+
+/// Secrets, loaded from the environment or mounted files only.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// The API token; `None` locks the API.
+    pub api_token: Option<SecretString>,
+    /// Where the token came from, for `check-config` (never the value).
+    pub api_token_source: Option<String>,
+}
+
+/// Why the configuration cannot be used. Every variant names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The named file cannot be read.
+    #[error("unable to read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML does not fit the schema (unknown key, wrong type).
+    #[error("invalid config file {path}: key `{key}`: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Dotted path of the offending key.
+        key: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid config: key `{key}`: {message}")]
+    Invalid {
+        /// Dotted path of the offending key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Bounded label for metrics and logs.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Read { .. } => "read",
+            Error::Parse { .. } => "parse",
+            Error::Invalid { .. } => "invalid",
+        }
+    }
+}
+
+/// The loaded configuration plus its secrets and provenance.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The effective configuration (file, then flags applied).
+    pub config: Config,
+    /// Secrets from env and files.
+    pub secrets: Secrets,
+    /// The file it came from, `None` for embedded defaults.
+    pub source: Option<PathBuf>,
+}
+
+/// Flag overrides that `run`/`serve` accept.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--store`.
+    pub store: Option<PathBuf>,
+}
+
+/// Parses YAML text; errors name the offending key.
+pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+    // An empty file (or one holding only comments) means "all defaults".
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(Config::default());
+    }
+    let deserializer = yaml_serde::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let key = err.path().to_string();
+        let message = err.inner().to_string();
+        Error::Parse {
+            path: path.to_path_buf(),
+            key: unknown_key(&key, &message),
+            message,
+        }
+    })
+}
+
+/// For an unknown field, serde reports the *parent* path; append the unknown name so the
+/// message points at the key the user wrote.
+fn unknown_key(path: &str, message: &str) -> String {
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    match (unknown, path) {
+        (Some(name), "." | "") => name.to_string(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, path) => path.to_string(),
+    }
+}
+
+/// Loads the configuration: `explicit` is `--config`/`GUARDIAN_CONFIG`; without it the
+/// default path is used when it exists, else the embedded defaults.
+pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Settings, Error> {
+    let (config, source) = match explicit {
+        Some(path) => (read(path)?, Some(path.to_path_buf())),
+        None if Path::new(DEFAULT_PATH).exists() => {
+            let path = Path::new(DEFAULT_PATH);
+            (read(path)?, Some(path.to_path_buf()))
+        }
+        None => (Config::default(), None),
+    };
+    let mut config = config;
+    if let Some(listen) = &overrides.listen {
+        config.api.listen = listen.clone();
+    }
+    if let Some(store) = &overrides.store {
+        config.store.path = store.clone();
+    }
+    config.validate()?;
+    let secrets = load_secrets(&config)?;
+    Ok(Settings {
+        config,
+        secrets,
+        source,
+    })
+}
+
+fn read(path: &Path) -> Result<Config, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+fn load_secrets(config: &Config) -> Result<Secrets, Error> {
+    if let Some(token) = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(Secrets {
+            api_token: Some(SecretString::from(token.trim().to_string())),
+            api_token_source: Some(format!("env {TOKEN_ENV}")),
+        });
+    }
+    if let Some(path) = &config.api.token_file {
+        let token = std::fs::read_to_string(path).map_err(|e| Error::Invalid {
+            key: "api.token_file",
+            message: format!("unable to read {}: {e}", path.display()),
+        })?;
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(Error::Invalid {
+                key: "api.token_file",
+                message: format!("{} is empty", path.display()),
+            });
+        }
+        return Ok(Secrets {
+            api_token: Some(SecretString::from(token.to_string())),
+            api_token_source: Some(format!("file {}", path.display())),
+        });
+    }
+    Ok(Secrets::default())
+}
+
+impl Config {
+    /// Range and consistency checks; the first failure names its key.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |key: &'static str, message: &str| {
+            Err(Error::Invalid {
+                key,
+                message: message.to_string(),
+            })
+        };
+        if self.cluster_name.trim().is_empty() {
+            return bad("cluster_name", "must not be empty");
+        }
+        if self.api.listen.parse::<SocketAddr>().is_err() {
+            return bad("api.listen", "must be an address like 127.0.0.1:8080");
+        }
+        if self.api.max_body_bytes < 1024 {
+            return bad("api.max_body_bytes", "must be at least 1024");
+        }
+        if self.api.request_timeout_secs == 0 {
+            return bad("api.request_timeout_secs", "must be positive");
+        }
+        if self.store.path.as_os_str().is_empty() {
+            return bad("store.path", "must not be empty");
+        }
+        if self.store.read_connections == 0 {
+            return bad("store.read_connections", "must be at least 1");
+        }
+        if self.incidents.tick_interval_secs == 0 {
+            return bad("incidents.tick_interval_secs", "must be positive");
+        }
+        if self.incidents.resolved_retention_days == 0 {
+            return bad("incidents.resolved_retention_days", "must be at least 1");
+        }
+        if self.incidents.episode_gap_secs == 0 {
+            return bad("incidents.episode_gap_secs", "must be positive");
+        }
+        if self.escalation.recurring_episodes < 2 {
+            return bad("escalation.recurring_episodes", "must be at least 2");
+        }
+        if self.escalation.recurring_window_secs == 0 {
+            return bad("escalation.recurring_window_secs", "must be positive");
+        }
+        if self.escalation.persistent_unacked_secs == 0 {
+            return bad("escalation.persistent_unacked_secs", "must be positive");
+        }
+        if self.escalation.persistent_open_secs < self.escalation.persistent_unacked_secs {
+            return bad(
+                "escalation.persistent_open_secs",
+                "must not be shorter than escalation.persistent_unacked_secs",
+            );
+        }
+        Ok(())
+    }
+
+    /// The address to listen on (validated by [`Config::validate`]).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.api
+            .listen
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    /// The decision policy this configuration describes.
+    pub fn policy(&self) -> Policy {
+        let i = &self.incidents;
+        let e = &self.escalation;
+        Policy {
+            reopen_window_ms: secs(i.reopen_window_secs),
+            episode_gap_ms: secs(i.episode_gap_secs),
+            notify_cooldown_ms: secs(i.notify_cooldown_secs),
+            ack_expiry_ms: (i.ack_expiry_secs > 0).then(|| secs(i.ack_expiry_secs)),
+            recurring_episodes: e.recurring_episodes,
+            recurring_window_ms: secs(e.recurring_window_secs),
+            persistent_unacked_ms: secs(e.persistent_unacked_secs),
+            persistent_open_ms: secs(e.persistent_open_secs),
+            resolved_retention_ms: secs(i.resolved_retention_days.saturating_mul(24 * 3600)),
+        }
+    }
+}
+
+impl Settings {
+    /// The effective configuration as YAML, secrets masked, for `check-config`.
+    pub fn effective_yaml(&self) -> String {
+        let mut text = format!(
+            "# source: {}\n",
+            self.source
+                .as_ref()
+                .map_or("embedded defaults".to_string(), |p| p.display().to_string())
+        );
+        text.push_str(&yaml_serde::to_string(&self.config).unwrap_or_default());
+        let token = match (&self.secrets.api_token, &self.secrets.api_token_source) {
+            (Some(t), Some(src)) if !t.expose_secret().is_empty() => {
+                format!("\"[REDACTED]\"  # from {src}")
+            }
+            _ => format!("null  # not set: the API is locked (set {TOKEN_ENV} or api.token_file)"),
+        };
+        text.push_str(&format!("# secrets\n# api_token: {token}\n"));
+        text
+    }
+}
+
+/// The configuration reference (docs/configuration.md), generated from the schema.
+pub fn reference_markdown() -> String {
+    let schema = serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default();
+    let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         <!-- Generated from the config types by `guardian config-reference`; do not edit. -->\n\n\
+         One YAML file, read from `--config FILE` (env `GUARDIAN_CONFIG`), else from\n\
+         `/etc/guardian/config.yaml` when it exists, else embedded defaults. Unknown keys and invalid\n\
+         values stop start-up with a message naming the key. `guardian check-config` prints the\n\
+         effective configuration with secrets masked.\n\n\
+         Secrets never live in this file: the API token comes from `GUARDIAN_API_TOKEN` or from the\n\
+         file named by `api.token_file`.\n\n\
+         | key | type | default | meaning |\n|---|---|---|---|\n",
+    );
+    walk(&schema, &schema, &defaults, "", &mut out);
+    out
+}
+
+fn walk(
+    root: &serde_json::Value,
+    node: &serde_json::Value,
+    defaults: &serde_json::Value,
+    prefix: &str,
+    out: &mut String,
+) {
+    let Some(props) = node.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
+    for (name, prop) in props {
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let resolved = resolve(root, prop);
+        let default = &defaults[name.as_str()];
+        if resolved.get("properties").is_some() {
+            walk(root, resolved, default, &key, out);
+            continue;
+        }
+        let ty = type_name(root, resolved);
+        let doc = prop
+            .get("description")
+            .or_else(|| resolved.get("description"))
+            .and_then(|d| d.as_str())
+            .unwrap_or("")
+            .replace('\n', " ");
+        out.push_str(&format!("| `{key}` | {ty} | `{default}` | {doc} |\n"));
+    }
+}
+
+fn resolve<'a>(root: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
+    if let Some(reference) = node.get("$ref").and_then(|r| r.as_str()) {
+        let name = reference.rsplit('/').next().unwrap_or("");
+        return &root["$defs"][name];
+    }
+    node
+}
+
+fn type_name(root: &serde_json::Value, node: &serde_json::Value) -> String {
+    if let Some(values) = node.get("enum").and_then(|e| e.as_array()) {
+        return values
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(" \\| ");
+    }
+    if let Some(one_of) = node.get("oneOf").and_then(|o| o.as_array()) {
+        let parts: Vec<String> = one_of.iter().map(|n| type_name(root, n)).collect();
+        return parts.join(" \\| ");
+    }
+    match node.get("type") {
+        Some(serde_json::Value::String(t)) if t == "array" => {
+            let item = node.get("items").map(|i| type_name(root, resolve(root, i)));
+            format!("list of {}", item.unwrap_or_else(|| "any".into()))
+        }
+        Some(serde_json::Value::String(t)) => t.clone(),
+        Some(serde_json::Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" \\| "),
+        _ => {
+            let resolved = resolve(root, node);
+            if !std::ptr::eq(resolved, node) {
+                type_name(root, resolved)
+            } else {
+                "any".into()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> String {
+        parse(Path::new("c.yaml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_path() {
+        let msg = parse_err("escalation:\n  recurring_episodez: 3\n");
+        assert!(msg.contains("key `escalation.recurring_episodez`"), "{msg}");
+        let msg = parse_err("bogus: 1\n");
+        assert!(msg.contains("key `bogus`"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_types_are_named_with_their_path() {
+        let msg = parse_err("incidents:\n  ack_expiry_secs: soon\n");
+        assert!(msg.contains("key `incidents.ack_expiry_secs`"), "{msg}");
+        let msg = parse_err("alertmanager:\n  default_severity: high\n");
+        assert!(msg.contains("key `alertmanager.default_severity`"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let mut c = Config::default();
+        c.escalation.recurring_episodes = 1;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("escalation.recurring_episodes")
+        );
+        let mut c = Config::default();
+        c.api.listen = "nowhere".into();
+        assert!(c.validate().unwrap_err().to_string().contains("api.listen"));
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let c = parse(
+            Path::new("c.yaml"),
+            "cluster_name: prod\nincidents:\n  ack_expiry_secs: 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.cluster_name, "prod");
+        assert_eq!(c.incidents.ack_expiry_secs, 0);
+        assert_eq!(
+            c.incidents.reopen_window_secs,
+            IncidentsConfig::default().reopen_window_secs
+        );
+        assert_eq!(c.policy().ack_expiry_ms, None);
+        assert_eq!(
+            parse(Path::new("c.yaml"), "# nothing\n").unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn effective_yaml_masks_the_token() {
+        let settings = Settings {
+            config: Config::default(),
+            secrets: Secrets {
+                api_token: Some(SecretString::from("s3cr3t-token-value".to_string())),
+                api_token_source: Some("env GUARDIAN_API_TOKEN".into()),
+            },
+            source: None,
+        };
+        let text = settings.effective_yaml();
+        assert!(!text.contains("s3cr3t-token-value"));
+        assert!(text.contains("[REDACTED]"));
+        // and the printed YAML parses back into the same config
+        assert_eq!(parse(Path::new("x"), &text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn committed_reference_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
+        let generated = reference_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            committed, generated,
+            "docs/configuration.md is stale: run `UPDATE_DOCS=1 cargo test -p guardian config` or `guardian config-reference > docs/configuration.md`"
+        );
+        assert!(generated.contains("`escalation.recurring_episodes`"));
+    }
+}

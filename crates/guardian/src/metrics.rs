@@ -1,0 +1,111 @@
+//! Prometheus metrics: one explicit [`Registry`] built at start-up, no globals. Each metric is
+//! recorded next to the log line describing the same occurrence (see `engine.rs`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+/// Labels: detector and outcome of one observation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignalLabels {
+    /// Detector name (bounded set).
+    pub detector: String,
+    /// `created`, `merged`, `reopened`, `suppressed`, `recovered`, `unknown_incident`.
+    pub outcome: &'static str,
+}
+
+/// Labels: detector and severity of a new incident.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpenedLabels {
+    /// Detector name.
+    pub detector: String,
+    /// Severity at opening.
+    pub severity: &'static str,
+}
+
+/// Labels: a notification decision kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NoticeLabels {
+    /// `opened`, `escalated_persistent`, …
+    pub kind: &'static str,
+}
+
+/// Labels: a failed store operation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreErrorLabels {
+    /// `observe`, `acknowledge`, `tick`, …
+    pub operation: &'static str,
+    /// `Error::metric_label()`.
+    pub error: &'static str,
+}
+
+/// Labels: an alert the receiver did not turn into an observation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IgnoredLabels {
+    /// Why: `ignored_alertname`, `namespace_not_watched`, `no_alertname`.
+    pub reason: &'static str,
+}
+
+/// Every metric the guardian exports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Observations applied to the store.
+    pub signals: Family<SignalLabels, Counter>,
+    /// Incidents opened.
+    pub incidents_opened: Family<OpenedLabels, Counter>,
+    /// Notification decisions written to the outbox.
+    pub notices: Family<NoticeLabels, Counter>,
+    /// Store failures.
+    pub store_errors: Family<StoreErrorLabels, Counter>,
+    /// Alerts ignored by the Alertmanager receiver.
+    pub alerts_ignored: Family<IgnoredLabels, Counter>,
+    /// Resolved incidents deleted by retention.
+    pub incidents_purged: Counter,
+}
+
+impl Metrics {
+    /// Registers every metric under the `guardian` prefix.
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("guardian");
+        r.register(
+            "signals",
+            "Observations applied to the store",
+            self.signals.clone(),
+        );
+        r.register(
+            "incidents_opened",
+            "Incidents opened",
+            self.incidents_opened.clone(),
+        );
+        r.register(
+            "notification_decisions",
+            "Notification decisions written to the outbox",
+            self.notices.clone(),
+        );
+        r.register(
+            "store_errors",
+            "Failed store operations",
+            self.store_errors.clone(),
+        );
+        r.register(
+            "alerts_ignored",
+            "Alertmanager alerts not turned into incidents",
+            self.alerts_ignored.clone(),
+        );
+        r.register(
+            "incidents_purged",
+            "Resolved incidents deleted by retention",
+            self.incidents_purged.clone(),
+        );
+    }
+}
+
+/// Renders the registry in the Prometheus text format.
+pub fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, registry).is_err() {
+        out.clear();
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! `guardian serve`: store, engine, clock and HTTP API, without Kubernetes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use guardian_core::redact::Redactor;
+use prometheus_client::registry::Registry;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState, Limits};
+use crate::config::Settings;
+use crate::engine::{Clock, Engine};
+use crate::metrics::Metrics;
+use crate::store::sqlite::{Options, SqliteStore};
+
+/// Everything a running server holds, built from the settings.
+pub struct Server {
+    /// The engine (shared with the API).
+    pub engine: Arc<Engine>,
+    /// The router.
+    pub router: axum::Router,
+}
+
+/// Opens the store and builds the engine and router.
+pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> {
+    let config = &settings.config;
+    let store = SqliteStore::open(&Options {
+        path: config.store.path.clone(),
+        busy_timeout: Duration::from_millis(config.store.busy_timeout_ms),
+        read_connections: config.store.read_connections,
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "unable to open the store at {}",
+            config.store.path.display()
+        )
+    })?;
+    let metrics = Arc::new(Metrics::default());
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    let engine = Arc::new(Engine {
+        store,
+        policy: config.policy(),
+        metrics,
+        clock,
+    });
+    // Configured secrets are masked wherever they might be echoed (e.g. pasted into a note).
+    let known: Vec<String> = settings
+        .secrets
+        .api_token
+        .iter()
+        .map(|t| t.expose_secret().to_string())
+        .collect();
+    let state = AppState::new(
+        engine.clone(),
+        settings.secrets.api_token.as_ref(),
+        Arc::new(registry),
+        config.alertmanager.clone(),
+        &config.cluster_name,
+        Arc::new(Redactor::new(known)),
+    );
+    let router = api::router(
+        state,
+        Limits {
+            max_body_bytes: config.api.max_body_bytes,
+            request_timeout: Duration::from_secs(config.api.request_timeout_secs),
+        },
+    );
+    Ok(Server { engine, router })
+}
+
+/// Runs until SIGINT/SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let server = build(&settings, Clock::System).await?;
+    let addr = settings.config.listen_addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("unable to listen on {addr}"))?;
+    if settings.secrets.api_token.is_none() {
+        tracing::warn!(
+            "No API token is configured, so every protected route answers 401. Set GUARDIAN_API_TOKEN to enable the API."
+        );
+    }
+    let cancel = CancellationToken::new();
+    let ticker = tokio::spawn(server.engine.clone().run_ticker(
+        Duration::from_secs(settings.config.incidents.tick_interval_secs),
+        cancel.clone(),
+    ));
+    tracing::info!(
+        %addr,
+        store = %settings.config.store.path.display(),
+        cluster = %settings.config.cluster_name,
+        "Guardian is serving."
+    );
+    let shutdown = cancel.clone();
+    axum::serve(listener, server.router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("Shutting down.");
+            shutdown.cancel();
+        })
+        .await
+        .context("the HTTP server failed")?;
+    cancel.cancel();
+    let _ = ticker.await;
+    server.engine.store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,240 @@
+//! The incident store: the single source of truth.
+//!
+//! [`IncidentStore`] is the boundary the engine and the API use; [`sqlite::SqliteStore`] is the
+//! default backend (a PostgreSQL one can implement the same trait). Every state-changing method
+//! loads the stored facts, asks [`guardian_core::decide`] what to do, and writes the new state,
+//! its audit rows and its notification decisions in **one transaction**.
+
+pub mod sqlite;
+
+use std::future::Future;
+
+use guardian_core::decide::NoticeKind;
+use guardian_core::lifecycle::{AuditEntry, IllegalTransition};
+use guardian_core::policy::Policy;
+use guardian_core::signal::Observation;
+use guardian_core::suppression::{InvalidSuppression, Suppression};
+use guardian_core::time::Millis;
+use guardian_core::{Incident, ObjectRef, Severity, Status};
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No incident (or suppression) with that id.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// `incident` or `suppression`.
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The lifecycle forbids the requested transition.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// A suppression request is invalid.
+    #[error(transparent)]
+    InvalidSuppression(#[from] InvalidSuppression),
+    /// The database failed.
+    #[error("unable to access the store: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed at start-up.
+    #[error("unable to migrate the store: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store file vanished or is not writable.
+    #[error("the store is not writable: {0}")]
+    NotWritable(String),
+    /// A stored row does not decode (a bug or a hand-edited database).
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt {
+        /// Table.
+        table: &'static str,
+        /// What failed to decode.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::Illegal(_) => "illegal_transition",
+            Error::InvalidSuppression(_) => "invalid_suppression",
+            Error::Database(_) => "database",
+            Error::Migrate(_) => "migrate",
+            Error::NotWritable(_) => "not_writable",
+            Error::Corrupt { .. } => "corrupt",
+        }
+    }
+}
+
+/// Store result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a state-changing call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The incident after the change.
+    pub incident: Incident,
+    /// A new incident row was created.
+    pub created: bool,
+    /// The audit rows written.
+    pub audit: Vec<AuditEntry>,
+    /// The notification decisions written to the outbox.
+    pub notices: Vec<NoticeKind>,
+    /// The sighting matched a suppression (counted, never notified).
+    pub suppressed: bool,
+}
+
+/// Filters of `GET /incidents`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFilter {
+    /// Status filter; `None` = all.
+    pub statuses: Option<Vec<Status>>,
+    /// Exact namespace.
+    pub namespace: Option<String>,
+    /// Exact severity.
+    pub severity: Option<Severity>,
+    /// Only incidents (not) flagged for human review.
+    pub needs_review: Option<bool>,
+    /// Most rows to return.
+    pub limit: u32,
+}
+
+/// One stored sighting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredOccurrence {
+    /// When.
+    pub seen_at: Millis,
+    /// The object it was seen on.
+    pub object: ObjectRef,
+    /// Detector.
+    pub detector: String,
+    /// Machine reason.
+    pub reason: String,
+    /// Redacted message.
+    pub message: String,
+    /// Why it merged into this incident.
+    pub merge_reason: String,
+    /// Suppression that silenced it.
+    pub suppressed_by: Option<String>,
+}
+
+/// Delivery state of an outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotification {
+    /// Row id.
+    pub id: i64,
+    /// Incident.
+    pub incident_id: String,
+    /// Kind (`opened`, `escalated_persistent`, …).
+    pub kind: String,
+    /// Severity at the time of the decision.
+    pub severity: Severity,
+    /// When decided.
+    pub created_at: Millis,
+    /// Key that makes redelivery harmless (per channel it is suffixed with the channel name).
+    pub idempotency_key: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+}
+
+/// An incident with its history, for `GET /incidents/{id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentDetail {
+    /// The incident.
+    pub incident: Incident,
+    /// Audit timeline, oldest first.
+    pub audit: Vec<AuditEntry>,
+    /// Most recent sightings, newest first (capped).
+    pub occurrences: Vec<StoredOccurrence>,
+    /// Notification decisions, oldest first.
+    pub notifications: Vec<StoredNotification>,
+}
+
+/// What a clock tick did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickReport {
+    /// Incidents whose state changed.
+    pub changed: Vec<Applied>,
+    /// Resolved incidents deleted by retention.
+    pub purged: u64,
+}
+
+/// The store boundary. Implementations must make every state change atomic with its audit rows
+/// and notification decisions, and must never hold a write transaction across network I/O.
+pub trait IncidentStore: Send + Sync + 'static {
+    /// Proves the store is writable (a rolled-back write).
+    fn ping(&self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Applies one observation (a sighting or a positive recovery). Returns `None` when a
+    /// recovery names no live incident.
+    fn observe(
+        &self,
+        observation: &Observation,
+        policy: &Policy,
+        now: Millis,
+    ) -> impl Future<Output = Result<Option<Applied>>> + Send;
+
+    /// A human acknowledges.
+    fn acknowledge(
+        &self,
+        id: &str,
+        actor: &str,
+        note: &str,
+        expires_in_ms: Option<Millis>,
+        policy: &Policy,
+        now: Millis,
+    ) -> impl Future<Output = Result<Applied>> + Send;
+
+    /// A human resolves.
+    fn resolve(
+        &self,
+        id: &str,
+        actor: &str,
+        note: &str,
+        now: Millis,
+    ) -> impl Future<Output = Result<Applied>> + Send;
+
+    /// Runs the clock-driven rules over every live incident and applies retention.
+    fn tick(&self, policy: &Policy, now: Millis)
+    -> impl Future<Output = Result<TickReport>> + Send;
+
+    /// Lists incidents, newest activity first.
+    fn list(&self, filter: &ListFilter) -> impl Future<Output = Result<Vec<Incident>>> + Send;
+
+    /// One incident with its history.
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<IncidentDetail>>> + Send;
+
+    /// The newest incident with this fingerprint in this cluster.
+    fn find_by_fingerprint(
+        &self,
+        cluster: &str,
+        fingerprint: &str,
+    ) -> impl Future<Output = Result<Option<Incident>>> + Send;
+
+    /// Stores a validated suppression.
+    fn create_suppression(
+        &self,
+        suppression: &Suppression,
+        now: Millis,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Suppressions, active ones only unless `include_expired`.
+    fn list_suppressions(
+        &self,
+        now: Millis,
+        include_expired: bool,
+    ) -> impl Future<Output = Result<Vec<Suppression>>> + Send;
+
+    /// Deletes a suppression.
+    fn delete_suppression(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Outbox rows waiting for delivery, oldest first.
+    fn pending_notifications(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredNotification>>> + Send;
+}
