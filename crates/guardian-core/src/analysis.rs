@@ -106,20 +106,29 @@ impl Analysis {
         let mut out = Vec::new();
         let mut bad = |field: String, message: String| out.push(Violation { field, message });
         if self.summary.chars().count() > MAX_SUMMARY_CHARS {
-            bad("summary".into(), format!("longer than {MAX_SUMMARY_CHARS} characters"));
+            bad(
+                "summary".into(),
+                format!("longer than {MAX_SUMMARY_CHARS} characters"),
+            );
         }
         if !HYPOTHESES.contains(&self.hypotheses.len()) {
             bad("hypotheses".into(), "must hold 1 to 5 items".into());
         }
         if self.recommended_actions.len() > MAX_ACTIONS {
-            bad("recommended_actions".into(), format!("at most {MAX_ACTIONS} items"));
+            bad(
+                "recommended_actions".into(),
+                format!("at most {MAX_ACTIONS} items"),
+            );
         }
         if !(0.0..=1.0).contains(&self.confidence) {
             bad("confidence".into(), "must be between 0 and 1".into());
         }
         for (i, h) in self.hypotheses.iter().enumerate() {
             if !(0.0..=1.0).contains(&h.confidence) {
-                bad(format!("hypotheses[{i}].confidence"), "must be between 0 and 1".into());
+                bad(
+                    format!("hypotheses[{i}].confidence"),
+                    "must be between 0 and 1".into(),
+                );
             }
         }
         if self
@@ -127,7 +136,10 @@ impl Analysis {
             .windows(2)
             .any(|w| w[0].confidence < w[1].confidence)
         {
-            bad("hypotheses".into(), "must be sorted by confidence, highest first".into());
+            bad(
+                "hypotheses".into(),
+                "must be sorted by confidence, highest first".into(),
+            );
         }
         out
     }

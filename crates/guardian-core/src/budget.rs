@@ -40,7 +40,12 @@ pub enum Denied {
 }
 
 /// Whether a call estimated at `estimate` fits the window.
-pub fn check(window: &'static str, limits: Limits, spent: Spent, estimate: Spent) -> Result<(), Denied> {
+pub fn check(
+    window: &'static str,
+    limits: Limits,
+    spent: Spent,
+    estimate: Spent,
+) -> Result<(), Denied> {
     if limits
         .tokens
         .is_some_and(|max| spent.tokens.saturating_add(estimate.tokens) > max)
@@ -66,7 +71,12 @@ pub fn window_start(now: Millis, length_ms: Millis) -> Millis {
 }
 
 /// Cost in micro-dollars of a call, from per-million-token prices in micro-dollars.
-pub fn cost_micros(input_tokens: u64, output_tokens: u64, input_price: u64, output_price: u64) -> u64 {
+pub fn cost_micros(
+    input_tokens: u64,
+    output_tokens: u64,
+    input_price: u64,
+    output_price: u64,
+) -> u64 {
     let scaled = u128::from(input_tokens) * u128::from(input_price)
         + u128::from(output_tokens) * u128::from(output_price);
     u64::try_from(scaled.div_ceil(1_000_000)).unwrap_or(u64::MAX)
@@ -86,12 +96,42 @@ mod tests {
             tokens: 60,
             cost_micros: 10,
         };
-        assert_eq!(check("hourly", limits, spent, Spent { tokens: 40, cost_micros: 999 }), Ok(()));
         assert_eq!(
-            check("hourly", limits, spent, Spent { tokens: 41, cost_micros: 0 }),
+            check(
+                "hourly",
+                limits,
+                spent,
+                Spent {
+                    tokens: 40,
+                    cost_micros: 999
+                }
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                "hourly",
+                limits,
+                spent,
+                Spent {
+                    tokens: 41,
+                    cost_micros: 0
+                }
+            ),
             Err(Denied::Tokens { window: "hourly" })
         );
-        assert_eq!(check("daily", Limits::default(), spent, Spent { tokens: u64::MAX, cost_micros: u64::MAX }), Ok(()));
+        assert_eq!(
+            check(
+                "daily",
+                Limits::default(),
+                spent,
+                Spent {
+                    tokens: u64::MAX,
+                    cost_micros: u64::MAX
+                }
+            ),
+            Ok(())
+        );
     }
 
     #[test]

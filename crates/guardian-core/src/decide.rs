@@ -138,7 +138,14 @@ impl Outcome {
         }
     }
 
-    fn audit(&mut self, at: Millis, actor: &str, action: AuditAction, from: Option<Status>, note: String) {
+    fn audit(
+        &mut self,
+        at: Millis,
+        actor: &str,
+        action: AuditAction,
+        from: Option<Status>,
+        note: String,
+    ) {
         let to = self.incident.status;
         self.audit.push(AuditEntry {
             at,
@@ -276,7 +283,13 @@ fn reopened(mut inc: Incident, signal: &Signal, suppressed: bool, now: Millis) -
     let mut out = Outcome::new(inc);
     out.episode_started = true;
     let note = format!("seen again: {}", signal.reason);
-    out.audit(now, &signal.detector, AuditAction::Reopened, Some(Status::Resolved), note);
+    out.audit(
+        now,
+        &signal.detector,
+        AuditAction::Reopened,
+        Some(Status::Resolved),
+        note,
+    );
     raise_detector_severity(&mut out, signal, suppressed, now);
     out
 }
@@ -304,10 +317,19 @@ fn raise_detector_severity(out: &mut Outcome, signal: &Signal, suppressed: bool,
     let inc = &mut out.incident;
     inc.detector_severity = inc.detector_severity.max(signal.severity);
     if signal.severity > inc.severity {
-        let note = format!("{} reported {} (was {})", signal.detector, signal.severity, inc.severity);
+        let note = format!(
+            "{} reported {} (was {})",
+            signal.detector, signal.severity, inc.severity
+        );
         inc.severity = signal.severity;
         let status = inc.status;
-        out.audit(now, &signal.detector, AuditAction::SeverityRaised, Some(status), note);
+        out.audit(
+            now,
+            &signal.detector,
+            AuditAction::SeverityRaised,
+            Some(status),
+            note,
+        );
         if out.incident.announced && !suppressed {
             out.notify(NoticeKind::SeverityRaised, now);
         }
@@ -338,7 +360,10 @@ fn announce_and_escalate(out: &mut Outcome, episodes: &[Millis], policy: &Policy
         out.notify(kind, now);
     }
     let window_start = now - policy.recurring_window_ms;
-    let in_window = episodes.iter().filter(|&&at| at >= window_start && at <= now).count();
+    let in_window = episodes
+        .iter()
+        .filter(|&&at| at >= window_start && at <= now)
+        .count();
     let inc = &out.incident;
     let open_for = now - inc.opened_at;
     let due = [
@@ -354,11 +379,7 @@ fn announce_and_escalate(out: &mut Outcome, episodes: &[Millis], policy: &Policy
             EscalationLevel::Persistent,
             (inc.status == Status::Open && open_for >= policy.persistent_unacked_ms)
                 || open_for >= policy.persistent_open_ms,
-            format!(
-                "persistent: {} for {} s",
-                inc.status,
-                open_for / 1000
-            ),
+            format!("persistent: {} for {} s", inc.status, open_for / 1000),
         ),
     ];
     for (level, is_due, note) in due {
@@ -393,7 +414,13 @@ pub fn on_tick(
         out.incident.acknowledged_at = None;
         out.incident.ack_expires_at = None;
         let note = format!("acknowledgement by {by} expired");
-        out.audit(now, CLOCK_ACTOR, AuditAction::AckExpired, Some(Status::Acknowledged), note);
+        out.audit(
+            now,
+            CLOCK_ACTOR,
+            AuditAction::AckExpired,
+            Some(Status::Acknowledged),
+            note,
+        );
         if out.incident.announced && suppression.is_none() {
             out.notify(NoticeKind::AckExpired, now);
         }
@@ -421,7 +448,13 @@ pub fn on_ack(
     out.incident.acknowledged_at = Some(now);
     out.incident.acknowledged_by = Some(actor.to_string());
     out.incident.ack_expires_at = lifetime.map(|ms| now.saturating_add(ms));
-    out.audit(now, actor, AuditAction::Acknowledged, Some(incident.status), note.to_string());
+    out.audit(
+        now,
+        actor,
+        AuditAction::Acknowledged,
+        Some(incident.status),
+        note.to_string(),
+    );
     if out.incident.announced {
         out.notify(NoticeKind::Acknowledged, now);
     }
@@ -441,7 +474,12 @@ pub fn on_resolve(
 
 /// A detector positively observed that the cause is gone (auto-resolve). `None` when the
 /// incident is already resolved.
-pub fn on_recovered(incident: &Incident, detector: &str, note: &str, now: Millis) -> Option<Outcome> {
+pub fn on_recovered(
+    incident: &Incident,
+    detector: &str,
+    note: &str,
+    now: Millis,
+) -> Option<Outcome> {
     (incident.status != Status::Resolved).then(|| resolve(incident, detector, note, now))
 }
 
@@ -451,7 +489,13 @@ fn resolve(incident: &Incident, actor: &str, note: &str, now: Millis) -> Outcome
     out.incident.resolved_at = Some(now);
     out.incident.resolved_by = Some(actor.to_string());
     out.incident.ack_expires_at = None;
-    out.audit(now, actor, AuditAction::Resolved, Some(incident.status), note.to_string());
+    out.audit(
+        now,
+        actor,
+        AuditAction::Resolved,
+        Some(incident.status),
+        note.to_string(),
+    );
     // A receiver that was told about the incident must hear that it ended, even under a
     // suppression created since; one that never heard of it is not bothered.
     if out.incident.announced {

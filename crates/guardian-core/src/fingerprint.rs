@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn pods_of_one_owner_share_a_fingerprint() {
-        assert_eq!(of(&signal("api-7d9f8c6b5-x2kq9")), of(&signal("api-5c4b-aa11")));
+        assert_eq!(
+            of(&signal("api-7d9f8c6b5-x2kq9")),
+            of(&signal("api-5c4b-aa11"))
+        );
         assert_eq!(of(&signal("a")).len(), 32);
     }
 
@@ -107,7 +110,9 @@ mod tests {
     #[test]
     fn merge_reason_names_the_collapse() {
         let s = signal("api-1");
-        assert!(merge_reason(&s, false).contains("Pod/api-1 collapses to its top owner Deployment/api"));
+        assert!(
+            merge_reason(&s, false).contains("Pod/api-1 collapses to its top owner Deployment/api")
+        );
         assert!(merge_reason(&s, true).starts_with("new fingerprint"));
     }
 }

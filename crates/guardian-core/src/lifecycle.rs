@@ -142,6 +142,9 @@ mod tests {
     #[test]
     fn illegal_message_is_readable() {
         let err = check(Resolved, Acknowledged).unwrap_err();
-        assert_eq!(err.to_string(), "cannot acknowledge an incident that is resolved");
+        assert_eq!(
+            err.to_string(),
+            "cannot acknowledge an incident that is resolved"
+        );
     }
 }

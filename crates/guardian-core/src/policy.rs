@@ -12,7 +12,7 @@ pub struct Policy {
     /// A silence this long between sightings of a still-open incident ends an episode, so the
     /// next sighting counts as a new one for the recurring rule.
     pub episode_gap_ms: Millis,
-    /// Minimum time between two announcements (opened/reopened/ack-expired) of one incident, so
+    /// Minimum time between two announcements (opened/reopened) of one incident, so
     /// a flapping cause does not page on every flap. Escalations and resolves are not delayed.
     pub notify_cooldown_ms: Millis,
     /// Default lifetime of an acknowledgement; `None` = acknowledgements never expire.

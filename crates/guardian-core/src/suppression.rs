@@ -178,12 +178,18 @@ mod tests {
         let mut s = sup();
         assert_eq!(s.validate(0), Ok(()));
         s.name = Some("api[".into());
-        assert!(matches!(s.validate(0), Err(InvalidSuppression::BadGlob { field: "name", .. })));
+        assert!(matches!(
+            s.validate(0),
+            Err(InvalidSuppression::BadGlob { field: "name", .. })
+        ));
         let mut s = sup();
         s.namespace = None;
         s.name = None;
         s.category = None;
         assert_eq!(s.validate(0), Err(InvalidSuppression::MatchesEverything));
-        assert_eq!(sup().validate(1_000), Err(InvalidSuppression::AlreadyExpired));
+        assert_eq!(
+            sup().validate(1_000),
+            Err(InvalidSuppression::AlreadyExpired)
+        );
     }
 }

@@ -291,6 +291,8 @@ fn unknown_key(path: &str, message: &str) -> String {
         .and_then(|rest| rest.split('`').next());
     match (unknown, path) {
         (Some(name), "." | "") => name.to_string(),
+        // serde_path_to_error already names the key itself at some depths.
+        (Some(name), path) if path == name || path.ends_with(&format!(".{name}")) => path.to_string(),
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, path) => path.to_string(),
     }
@@ -531,7 +533,14 @@ fn type_name(root: &serde_json::Value, node: &serde_json::Value) -> String {
             .join(" \\| ");
     }
     if let Some(one_of) = node.get("oneOf").and_then(|o| o.as_array()) {
-        let parts: Vec<String> = one_of.iter().map(|n| type_name(root, n)).collect();
+        // Documented enum variants arrive as `oneOf: [{const: …}, …]`.
+        let parts: Vec<String> = one_of
+            .iter()
+            .map(|n| match n.get("const").and_then(|c| c.as_str()) {
+                Some(c) => c.to_string(),
+                None => type_name(root, n),
+            })
+            .collect();
         return parts.join(" \\| ");
     }
     match node.get("type") {
