@@ -44,6 +44,9 @@ pub enum NoticeKind {
     Resolved,
     /// The acknowledgement lapsed while still open.
     AckExpired,
+    /// A reminder that a critical incident is still open and unacknowledged (only with a
+    /// repeat interval configured; off by default).
+    Repeat,
 }
 
 impl NoticeKind {
@@ -58,6 +61,7 @@ impl NoticeKind {
             NoticeKind::Acknowledged => "acknowledged",
             NoticeKind::Resolved => "resolved",
             NoticeKind::AckExpired => "ack_expired",
+            NoticeKind::Repeat => "repeat",
         }
     }
 
@@ -72,6 +76,7 @@ impl NoticeKind {
             NoticeKind::Acknowledged,
             NoticeKind::Resolved,
             NoticeKind::AckExpired,
+            NoticeKind::Repeat,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -427,8 +432,24 @@ pub fn on_tick(
     }
     if suppression.is_none() {
         announce_and_escalate(&mut out, episodes, policy, now);
+        remind(&mut out, policy, now);
     }
     (out.incident != *incident).then_some(out)
+}
+
+/// Repeats the page of a critical incident nobody has taken, once per repeat interval after
+/// the last notice. "Still firing" is otherwise never notified.
+fn remind(out: &mut Outcome, policy: &Policy, now: Millis) {
+    let inc = &out.incident;
+    let due = policy.repeat_interval_ms.is_some_and(|every| {
+        inc.status == Status::Open
+            && inc.announced
+            && inc.severity == Severity::Critical
+            && inc.last_notified_at.is_some_and(|at| now - at >= every)
+    });
+    if due {
+        out.notify(NoticeKind::Repeat, now);
+    }
 }
 
 /// A human acknowledges. `expires_in_ms` overrides the policy default; `Some(0)` or a

@@ -27,6 +27,9 @@ pub struct Policy {
     pub persistent_open_ms: Millis,
     /// Resolved incidents older than this are deleted with their history.
     pub resolved_retention_ms: Millis,
+    /// Re-notify a critical, open, unacknowledged incident this long after its last notice;
+    /// `None` (the default) = never: "still firing" is not news.
+    pub repeat_interval_ms: Option<Millis>,
 }
 
 impl Default for Policy {
@@ -41,6 +44,7 @@ impl Default for Policy {
             persistent_unacked_ms: secs(3600),
             persistent_open_ms: secs(24 * 3600),
             resolved_retention_ms: secs(30 * 24 * 3600),
+            repeat_interval_ms: None,
         }
     }
 }

@@ -268,6 +268,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             notify_cooldown_ms: 0,
             ack_expiry_ms: None,
             recurring_episodes: 2,
+            repeat_interval_ms: Some(30 * MIN),
             ..Policy::default()
         }),
     ]
@@ -567,7 +568,10 @@ impl Store {
                     );
                     prop_assert!(seen.announced);
                 }
-                NoticeKind::SeverityRaised | NoticeKind::Acknowledged | NoticeKind::AckExpired => {
+                NoticeKind::SeverityRaised
+                | NoticeKind::Acknowledged
+                | NoticeKind::AckExpired
+                | NoticeKind::Repeat => {
                     prop_assert!(seen.announced, "{:?} on an unannounced incident", n.kind);
                 }
             }

@@ -41,6 +41,8 @@ pub struct Config {
     pub escalation: EscalationConfig,
     /// Alertmanager webhook receiver (`POST /alertmanager`).
     pub alertmanager: AlertmanagerConfig,
+    /// Notification channels, routing and delivery.
+    pub notifications: NotificationsConfig,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             incidents: IncidentsConfig::default(),
             escalation: EscalationConfig::default(),
             alertmanager: AlertmanagerConfig::default(),
+            notifications: NotificationsConfig::default(),
         }
     }
 }
@@ -124,6 +127,9 @@ pub struct IncidentsConfig {
     /// How often the clock-driven rules run (ack expiry, escalation, delayed announcements,
     /// retention).
     pub tick_interval_secs: u64,
+    /// Re-notify a critical incident that is still open and unacknowledged this long after its
+    /// last notification. 0 (the default) = never: "still firing" is not news.
+    pub repeat_interval_secs: u64,
 }
 
 impl Default for IncidentsConfig {
@@ -135,6 +141,7 @@ impl Default for IncidentsConfig {
             ack_expiry_secs: 4 * 3600,
             resolved_retention_days: 30,
             tick_interval_secs: 15,
+            repeat_interval_secs: 0,
         }
     }
 }
@@ -190,6 +197,189 @@ impl Default for AlertmanagerConfig {
     }
 }
 
+/// Notification channels, routing and delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// Base URL under which humans reach the guardian API (e.g.
+    /// `https://guardian.example.com`); notifications link to `<public_url>/incidents/<id>`.
+    pub public_url: Option<String>,
+    /// The channels. With none configured, decisions are printed by a console channel.
+    pub channels: Vec<ChannelConfig>,
+    /// Routes, evaluated in order: the first matching route's channels receive the decision;
+    /// a route with `continue: true` lets evaluation go on to later routes (Alertmanager
+    /// semantics).
+    pub routes: Vec<RouteConfig>,
+    /// Channels for decisions no route matched (the default route). Empty = every configured
+    /// channel.
+    pub default_channels: Vec<String>,
+    /// Delivery attempts per channel before a delivery is marked `failed`.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with jitter, never below a receiver's
+    /// `Retry-After`.
+    pub initial_backoff_ms: u64,
+    /// Longest retry delay.
+    pub max_backoff_ms: u64,
+    /// Time budget of one delivery request.
+    pub request_timeout_ms: u64,
+    /// How often the delivery worker looks for due deliveries.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            channels: Vec::new(),
+            routes: Vec::new(),
+            default_channels: Vec::new(),
+            max_attempts: 8,
+            initial_backoff_ms: 1_000,
+            max_backoff_ms: 300_000,
+            request_timeout_ms: 10_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+/// Where a secret is read from: exactly one of `env` (variable name) or `file` (a mounted
+/// Secret). Secret values never appear in the YAML itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Environment variable holding the value.
+    pub env: Option<String>,
+    /// File holding the value (surrounding whitespace is trimmed).
+    pub file: Option<PathBuf>,
+}
+
+/// One notification channel; `type` selects the kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChannelConfig {
+    /// Slack incoming webhook (no threading).
+    SlackWebhook(SlackWebhookConfig),
+    /// Slack bot API `chat.postMessage`, threading follow-ups under the first message.
+    SlackBot(SlackBotConfig),
+    /// PagerDuty Events API v2 (`dedup_key` = incident fingerprint).
+    Pagerduty(PagerdutyConfig),
+    /// Generic JSON webhook signed with HMAC-SHA256.
+    Webhook(WebhookConfig),
+    /// One readable line per decision on stdout.
+    Console(ConsoleConfig),
+}
+
+impl ChannelConfig {
+    /// The channel's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ChannelConfig::SlackWebhook(c) => &c.name,
+            ChannelConfig::SlackBot(c) => &c.name,
+            ChannelConfig::Pagerduty(c) => &c.name,
+            ChannelConfig::Webhook(c) => &c.name,
+            ChannelConfig::Console(c) => &c.name,
+        }
+    }
+
+    /// The secrets it needs, as (field, reference).
+    pub fn secrets(&self) -> Vec<(&'static str, &SecretRef)> {
+        match self {
+            ChannelConfig::SlackWebhook(c) => vec![("url", &c.url)],
+            ChannelConfig::SlackBot(c) => vec![("token", &c.token)],
+            ChannelConfig::Pagerduty(c) => vec![("routing_key", &c.routing_key)],
+            ChannelConfig::Webhook(c) => vec![("url", &c.url), ("secret", &c.secret)],
+            ChannelConfig::Console(_) => vec![],
+        }
+    }
+}
+
+/// Slack incoming webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackWebhookConfig {
+    /// Channel name used in routes.
+    pub name: String,
+    /// The webhook URL (a secret: it embeds the credential).
+    pub url: SecretRef,
+}
+
+/// Slack bot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackBotConfig {
+    /// Channel name used in routes.
+    pub name: String,
+    /// Bot token (`xoxb-…`).
+    pub token: SecretRef,
+    /// Slack channel id (`C0123…`).
+    pub channel: String,
+    /// Slack Web API base URL.
+    #[serde(default = "default_slack_api")]
+    pub api_url: String,
+}
+
+fn default_slack_api() -> String {
+    "https://slack.com/api".into()
+}
+
+/// PagerDuty Events API v2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyConfig {
+    /// Channel name used in routes.
+    pub name: String,
+    /// Integration routing key.
+    pub routing_key: SecretRef,
+    /// Events API endpoint.
+    #[serde(default = "default_pagerduty_url")]
+    pub events_url: String,
+}
+
+fn default_pagerduty_url() -> String {
+    "https://events.pagerduty.com/v2/enqueue".into()
+}
+
+/// Generic signed webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Channel name used in routes.
+    pub name: String,
+    /// Target URL (treated as a secret: such URLs often embed a token).
+    pub url: SecretRef,
+    /// HMAC-SHA256 signing secret.
+    pub secret: SecretRef,
+}
+
+/// Console output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Channel name used in routes.
+    pub name: String,
+}
+
+/// One routing rule. Every non-empty matcher must match; empty matchers match anything.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteConfig {
+    /// Severities (`info`, `warning`, `critical`).
+    pub severities: Vec<Severity>,
+    /// Namespace globs (`shop-*`); cluster-scoped incidents match only `""`-free routes.
+    pub namespaces: Vec<String>,
+    /// Categories (taxonomy spelling).
+    pub categories: Vec<guardian_core::Category>,
+    /// Detector names (`alertmanager`, `pod_scanner`, …).
+    pub detectors: Vec<String>,
+    /// Cluster names.
+    pub clusters: Vec<String>,
+    /// Channels that receive matching decisions.
+    pub channels: Vec<String>,
+    /// Keep evaluating later routes after this one matched.
+    #[serde(rename = "continue")]
+    pub continue_matching: bool,
+}
+
 /// Secrets, loaded from the environment or mounted files only.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -197,6 +387,24 @@ pub struct Secrets {
     pub api_token: Option<SecretString>,
     /// Where the token came from, for `check-config` (never the value).
     pub api_token_source: Option<String>,
+    /// Channel secrets by `(channel name, field)`.
+    pub channels: std::collections::BTreeMap<(String, String), SecretString>,
+}
+
+impl Secrets {
+    /// A channel secret resolved at start-up.
+    pub fn channel(&self, channel: &str, field: &str) -> Option<&SecretString> {
+        self.channels.get(&(channel.to_string(), field.to_string()))
+    }
+
+    /// Every secret value, for the redactor's known-value pass.
+    pub fn values(&self) -> Vec<String> {
+        self.api_token
+            .iter()
+            .chain(self.channels.values())
+            .map(|s| s.expose_secret().to_string())
+            .collect()
+    }
 }
 
 /// Why the configuration cannot be used. Every variant names the key at fault.
@@ -225,7 +433,7 @@ pub enum Error {
     #[error("invalid config: key `{key}`: {message}")]
     Invalid {
         /// Dotted path of the offending key.
-        key: &'static str,
+        key: String,
         /// What is wrong.
         message: String,
     },
@@ -334,41 +542,66 @@ fn read(path: &Path) -> Result<Config, Error> {
 }
 
 fn load_secrets(config: &Config) -> Result<Secrets, Error> {
-    if let Some(token) = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-    {
-        return Ok(Secrets {
-            api_token: Some(SecretString::from(token.trim().to_string())),
-            api_token_source: Some(format!("env {TOKEN_ENV}")),
-        });
+    let mut secrets = Secrets::default();
+    if let Some(token) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) {
+        secrets.api_token = Some(SecretString::from(token.trim().to_string()));
+        secrets.api_token_source = Some(format!("env {TOKEN_ENV}"));
+    } else if let Some(path) = &config.api.token_file {
+        let token = read_secret_file(path, "api.token_file")?;
+        secrets.api_token = Some(token);
+        secrets.api_token_source = Some(format!("file {}", path.display()));
     }
-    if let Some(path) = &config.api.token_file {
-        let token = std::fs::read_to_string(path).map_err(|e| Error::Invalid {
-            key: "api.token_file",
-            message: format!("unable to read {}: {e}", path.display()),
-        })?;
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(Error::Invalid {
-                key: "api.token_file",
-                message: format!("{} is empty", path.display()),
-            });
+    for (index, channel) in config.notifications.channels.iter().enumerate() {
+        for (field, reference) in channel.secrets() {
+            let key = format!("notifications.channels[{index}].{field}");
+            let value = resolve_secret(reference, &key)?;
+            secrets
+                .channels
+                .insert((channel.name().to_string(), field.to_string()), value);
         }
-        return Ok(Secrets {
-            api_token: Some(SecretString::from(token.to_string())),
-            api_token_source: Some(format!("file {}", path.display())),
+    }
+    Ok(secrets)
+}
+
+fn read_secret_file(path: &Path, key: &str) -> Result<SecretString, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Invalid {
+        key: key.to_string(),
+        message: format!("unable to read {}: {e}", path.display()),
+    })?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Invalid {
+            key: key.to_string(),
+            message: format!("{} is empty", path.display()),
         });
     }
-    Ok(Secrets::default())
+    Ok(SecretString::from(text.to_string()))
+}
+
+fn resolve_secret(reference: &SecretRef, key: &str) -> Result<SecretString, Error> {
+    match (&reference.env, &reference.file) {
+        (Some(var), None) => std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| SecretString::from(v.trim().to_string()))
+            .ok_or_else(|| Error::Invalid {
+                key: format!("{key}.env"),
+                message: format!("environment variable {var} is not set"),
+            }),
+        (None, Some(path)) => read_secret_file(path, &format!("{key}.file")),
+        _ => Err(Error::Invalid {
+            key: key.to_string(),
+            message: "give exactly one of `env` or `file`".into(),
+        }),
+    }
 }
 
 impl Config {
     /// Range and consistency checks; the first failure names its key.
     pub fn validate(&self) -> Result<(), Error> {
-        let bad = |key: &'static str, message: &str| {
+        let bad = |key: &str, message: &str| {
             Err(Error::Invalid {
-                key,
+                key: key.to_string(),
                 message: message.to_string(),
             })
         };
@@ -414,6 +647,67 @@ impl Config {
                 "must not be shorter than escalation.persistent_unacked_secs",
             );
         }
+        self.validate_notifications()
+    }
+
+    fn validate_notifications(&self) -> Result<(), Error> {
+        let n = &self.notifications;
+        let bad = |key: String, message: String| Err(Error::Invalid { key, message });
+        if let Some(url) = &n.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("notifications.public_url".into(), "must be an http(s) URL".into());
+        }
+        if n.max_attempts == 0 {
+            return bad("notifications.max_attempts".into(), "must be at least 1".into());
+        }
+        if n.initial_backoff_ms == 0 || n.max_backoff_ms < n.initial_backoff_ms {
+            return bad(
+                "notifications.max_backoff_ms".into(),
+                "must be at least notifications.initial_backoff_ms, which must be positive".into(),
+            );
+        }
+        if n.request_timeout_ms == 0 || n.poll_interval_ms == 0 {
+            return bad(
+                "notifications.request_timeout_ms".into(),
+                "request_timeout_ms and poll_interval_ms must be positive".into(),
+            );
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, channel) in n.channels.iter().enumerate() {
+            let name = channel.name();
+            if name.trim().is_empty() || !names.insert(name) {
+                return bad(
+                    format!("notifications.channels[{i}].name"),
+                    format!("`{name}` must be non-empty and unique"),
+                );
+            }
+            let url = match channel {
+                ChannelConfig::SlackBot(c) => Some(&c.api_url),
+                ChannelConfig::Pagerduty(c) => Some(&c.events_url),
+                _ => None,
+            };
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return bad(format!("notifications.channels[{i}]"), "URLs must be http(s)".into());
+            }
+        }
+        let known = |c: &String| names.contains(c.as_str());
+        for (i, route) in n.routes.iter().enumerate() {
+            if route.channels.is_empty() {
+                return bad(format!("notifications.routes[{i}].channels"), "must name at least one channel".into());
+            }
+            if let Some(c) = route.channels.iter().find(|c| !known(c)) {
+                return bad(format!("notifications.routes[{i}].channels"), format!("unknown channel `{c}`"));
+            }
+            if let Some(g) = route.namespaces.iter().find(|g| globset::Glob::new(g).is_err()) {
+                return bad(format!("notifications.routes[{i}].namespaces"), format!("`{g}` is not a valid glob"));
+            }
+        }
+        if let Some(c) = n.default_channels.iter().find(|c| !known(c)) {
+            return bad("notifications.default_channels".into(), format!("unknown channel `{c}`"));
+        }
         Ok(())
     }
 
@@ -439,6 +733,7 @@ impl Config {
             persistent_unacked_ms: secs(e.persistent_unacked_secs),
             persistent_open_ms: secs(e.persistent_open_secs),
             resolved_retention_ms: secs(i.resolved_retention_days.saturating_mul(24 * 3600)),
+            repeat_interval_ms: (i.repeat_interval_secs > 0).then(|| secs(i.repeat_interval_secs)),
         }
     }
 }
@@ -460,6 +755,9 @@ impl Settings {
             _ => format!("null  # not set: the API is locked (set {TOKEN_ENV} or api.token_file)"),
         };
         text.push_str(&format!("# secrets\n# api_token: {token}\n"));
+        for (channel, field) in self.secrets.channels.keys() {
+            text.push_str(&format!("# {channel}.{field}: \"[REDACTED]\"\n"));
+        }
         text
     }
 }
@@ -631,6 +929,7 @@ mod tests {
             secrets: Secrets {
                 api_token: Some(SecretString::from("s3cr3t-token-value".to_string())),
                 api_token_source: Some("env GUARDIAN_API_TOKEN".into()),
+                ..Secrets::default()
             },
             source: None,
         };

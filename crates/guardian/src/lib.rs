@@ -15,6 +15,7 @@ pub mod client;
 pub mod config;
 pub mod engine;
 pub mod metrics;
+pub mod notify;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// Labels: detector and outcome of one observation.
@@ -47,6 +48,22 @@ pub struct IgnoredLabels {
     pub reason: &'static str,
 }
 
+/// Labels: a notification channel.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    /// Configured channel name (bounded by the config).
+    pub channel: String,
+}
+
+/// Labels: a failed delivery attempt.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryFailureLabels {
+    /// Channel name.
+    pub channel: String,
+    /// `retryable` or `permanent`.
+    pub error: &'static str,
+}
+
 /// Every metric the guardian exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -62,6 +79,16 @@ pub struct Metrics {
     pub alerts_ignored: Family<IgnoredLabels, Counter>,
     /// Resolved incidents deleted by retention.
     pub incidents_purged: Counter,
+    /// Deliveries that reached their channel.
+    pub notifications_sent: Family<ChannelLabels, Counter>,
+    /// Failed delivery attempts (`permanent` ones end the delivery).
+    pub notifications_failed: Family<DeliveryFailureLabels, Counter>,
+    /// Deliveries waiting in the outbox.
+    pub outbox_pending: Gauge,
+    /// Deliveries that failed for good.
+    pub outbox_failed: Gauge,
+    /// Age of the oldest pending delivery in seconds (0 when none).
+    pub outbox_oldest_pending_age_seconds: Gauge,
 }
 
 impl Metrics {
@@ -97,6 +124,31 @@ impl Metrics {
             "incidents_purged",
             "Resolved incidents deleted by retention",
             self.incidents_purged.clone(),
+        );
+        r.register(
+            "notifications_sent",
+            "Notification deliveries that reached their channel",
+            self.notifications_sent.clone(),
+        );
+        r.register(
+            "notifications_failed",
+            "Failed notification delivery attempts",
+            self.notifications_failed.clone(),
+        );
+        r.register(
+            "outbox_pending",
+            "Notification deliveries waiting in the outbox",
+            self.outbox_pending.clone(),
+        );
+        r.register(
+            "outbox_failed",
+            "Notification deliveries that failed for good",
+            self.outbox_failed.clone(),
+        );
+        r.register(
+            "outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending notification delivery",
+            self.outbox_oldest_pending_age_seconds.clone(),
         );
     }
 }

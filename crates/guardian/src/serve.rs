@@ -6,13 +6,13 @@ use std::time::Duration;
 use anyhow::Context;
 use guardian_core::redact::Redactor;
 use prometheus_client::registry::Registry;
-use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState, Limits};
 use crate::config::Settings;
 use crate::engine::{Clock, Engine};
 use crate::metrics::Metrics;
+use crate::notify::outbox::{self, Outbox};
 use crate::store::sqlite::{Options, SqliteStore};
 
 /// Everything a running server holds, built from the settings.
@@ -21,6 +21,8 @@ pub struct Server {
     pub engine: Arc<Engine>,
     /// The router.
     pub router: axum::Router,
+    /// The notification delivery worker.
+    pub outbox: Arc<Outbox>,
 }
 
 /// Opens the store and builds the engine and router.
@@ -48,19 +50,25 @@ pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> 
         clock,
     });
     // Configured secrets are masked wherever they might be echoed (e.g. pasted into a note).
-    let known: Vec<String> = settings
-        .secrets
-        .api_token
-        .iter()
-        .map(|t| t.expose_secret().to_string())
-        .collect();
+    let redactor = Arc::new(Redactor::new(settings.secrets.values()));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.notifications.request_timeout_ms))
+        .build()
+        .context("unable to build the HTTP client for notifications")?;
+    let channels = outbox::build_channels(&config.notifications, &settings.secrets, &http)?;
+    let outbox = Arc::new(Outbox::new(
+        engine.clone(),
+        &config.notifications,
+        channels,
+        redactor.clone(),
+    ));
     let state = AppState::new(
         engine.clone(),
         settings.secrets.api_token.as_ref(),
         Arc::new(registry),
         config.alertmanager.clone(),
         &config.cluster_name,
-        Arc::new(Redactor::new(known)),
+        redactor,
     );
     let router = api::router(
         state,
@@ -69,7 +77,11 @@ pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> 
             request_timeout: Duration::from_secs(config.api.request_timeout_secs),
         },
     );
-    Ok(Server { engine, router })
+    Ok(Server {
+        engine,
+        router,
+        outbox,
+    })
 }
 
 /// Runs until SIGINT/SIGTERM.
@@ -89,6 +101,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Duration::from_secs(settings.config.incidents.tick_interval_secs),
         cancel.clone(),
     ));
+    let deliveries = tokio::spawn(server.outbox.clone().run(
+        Duration::from_millis(settings.config.notifications.poll_interval_ms),
+        cancel.clone(),
+    ));
     tracing::info!(
         %addr,
         store = %settings.config.store.path.display(),
@@ -106,6 +122,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .context("the HTTP server failed")?;
     cancel.cancel();
     let _ = ticker.await;
+    let _ = deliveries.await;
     server.engine.store.close().await;
     Ok(())
 }

@@ -208,10 +208,30 @@ pub struct NotificationView {
     pub severity: String,
     /// When decided.
     pub created_at: String,
+    /// `pending` until every channel's delivery is final, then `sent`, or `failed` when any
+    /// delivery failed for good.
+    pub status: String,
+    /// Delivery attempts, all channels together.
+    pub attempts: u32,
+    /// One entry per routed channel.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One channel's delivery of a decision.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DeliveryView {
+    /// Channel name.
+    pub channel: String,
     /// `pending`, `sent` or `failed`.
     pub status: String,
-    /// Delivery attempts.
+    /// Attempts so far.
     pub attempts: u32,
+    /// Last error (never contains URLs or keys).
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<String>,
+    /// Next attempt, while pending.
+    pub next_attempt_at: Option<String>,
 }
 
 impl From<&StoredNotification> for NotificationView {
@@ -222,6 +242,18 @@ impl From<&StoredNotification> for NotificationView {
             created_at: to_rfc3339(n.created_at),
             status: n.status.clone(),
             attempts: n.attempts,
+            deliveries: n
+                .deliveries
+                .iter()
+                .map(|d| DeliveryView {
+                    channel: d.channel.clone(),
+                    status: d.status.clone(),
+                    attempts: d.attempts,
+                    last_error: d.last_error.clone(),
+                    sent_at: opt_time(d.sent_at),
+                    next_attempt_at: (d.status == "pending").then(|| to_rfc3339(d.next_attempt_at)),
+                })
+                .collect(),
         }
     }
 }

@@ -135,10 +135,88 @@ pub struct StoredNotification {
     pub created_at: Millis,
     /// Key that makes redelivery harmless (per channel it is suffixed with the channel name).
     pub idempotency_key: String,
+    /// `pending` until every routed delivery is final, then `sent`, or `failed` when any
+    /// delivery failed for good.
+    pub status: String,
+    /// Delivery attempts so far (legacy counter; per-channel counts are in `deliveries`).
+    pub attempts: u32,
+    /// Per-channel deliveries (empty until routed).
+    pub deliveries: Vec<StoredDelivery>,
+}
+
+/// One channel's delivery of one decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDelivery {
+    /// Row id.
+    pub id: i64,
+    /// Channel name.
+    pub channel: String,
     /// `pending`, `sent` or `failed`.
     pub status: String,
-    /// Delivery attempts so far.
+    /// Attempts so far.
     pub attempts: u32,
+    /// Next attempt (pending only).
+    pub next_attempt_at: Millis,
+    /// Last error (redacted, no URLs).
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<Millis>,
+    /// Receivers deduplicate on it.
+    pub idempotency_key: String,
+}
+
+/// A delivery that is due, with everything needed to render it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueDelivery {
+    /// Delivery row id.
+    pub id: i64,
+    /// Channel name.
+    pub channel: String,
+    /// Idempotency key.
+    pub idempotency_key: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The decision's kind.
+    pub kind: NoticeKind,
+    /// When it was decided.
+    pub decided_at: Millis,
+    /// The incident now.
+    pub incident: Incident,
+    /// Slack thread root of the incident's current episode on this channel.
+    pub thread_ts: Option<String>,
+}
+
+/// Outbox depth, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutboxStats {
+    /// Deliveries waiting (including decisions not yet routed).
+    pub pending: u64,
+    /// Deliveries failed for good.
+    pub failed: u64,
+    /// Decision time of the oldest pending delivery.
+    pub oldest_pending_at: Option<Millis>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    /// Delivered; Slack may report the message `ts` to keep as the thread root.
+    Sent {
+        /// Thread root to remember for (incident, channel, episode).
+        thread_ts: Option<String>,
+    },
+    /// Failed; retry at `next_attempt_at`.
+    Retry {
+        /// Redacted reason.
+        error: String,
+        /// When to try again.
+        next_attempt_at: Millis,
+    },
+    /// Failed for good.
+    Failed {
+        /// Redacted reason.
+        error: String,
+    },
 }
 
 /// An incident with its history, for `GET /incidents/{id}`.
@@ -237,4 +315,34 @@ pub trait IncidentStore: Send + Sync + 'static {
         &self,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredNotification>>> + Send;
+
+    /// Routes decisions not yet routed into per-channel deliveries, each decision in one
+    /// transaction. Returns how many decisions were routed.
+    fn route_pending<F>(
+        &self,
+        limit: u32,
+        now: Millis,
+        route: F,
+    ) -> impl Future<Output = Result<u64>> + Send
+    where
+        F: Fn(&Incident) -> Vec<String> + Send + Sync;
+
+    /// Deliveries due at `now`, oldest first, skipping any whose incident has an earlier
+    /// delivery still pending on the same channel (so "resolved" never overtakes "opened").
+    fn due_deliveries(
+        &self,
+        now: Millis,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DueDelivery>>> + Send;
+
+    /// Records the end of one attempt.
+    fn record_attempt(
+        &self,
+        delivery: &DueDelivery,
+        attempt: &Attempt,
+        now: Millis,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Outbox depth.
+    fn outbox_stats(&self) -> impl Future<Output = Result<OutboxStats>> + Send;
 }

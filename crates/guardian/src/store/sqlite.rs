@@ -21,8 +21,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use super::{
-    Applied, Error, IncidentDetail, IncidentStore, ListFilter, Result, StoredNotification,
-    StoredOccurrence, TickReport,
+    Applied, Attempt, DueDelivery, Error, IncidentDetail, IncidentStore, ListFilter, OutboxStats,
+    Result, StoredDelivery, StoredNotification, StoredOccurrence, TickReport,
 };
 
 /// Sightings kept per incident; the counter keeps the total. Bounded so an event storm cannot
@@ -230,10 +230,49 @@ struct NotificationRow {
     attempts: i64,
 }
 
+#[derive(FromRow)]
+struct DeliveryRow {
+    id: i64,
+    channel: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
+    idempotency_key: String,
+}
+
+impl From<DeliveryRow> for StoredDelivery {
+    fn from(r: DeliveryRow) -> Self {
+        StoredDelivery {
+            id: r.id,
+            channel: r.channel,
+            status: r.status,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            sent_at: r.sent_at,
+            idempotency_key: r.idempotency_key,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct DueRow {
+    id: i64,
+    channel: String,
+    idempotency_key: String,
+    attempts: i64,
+    kind: String,
+    decided_at: i64,
+    incident_id: String,
+}
+
 impl TryFrom<NotificationRow> for StoredNotification {
     type Error = Error;
     fn try_from(r: NotificationRow) -> Result<Self> {
         Ok(StoredNotification {
+            deliveries: Vec::new(),
             severity: Severity::from_str(&r.severity).map_err(|e| corrupt("notifications", e))?,
             id: r.id,
             incident_id: r.incident_id,
@@ -774,6 +813,20 @@ impl IncidentStore for SqliteStore {
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
+        let mut notifications: Vec<StoredNotification> = notifications
+            .into_iter()
+            .map(StoredNotification::try_from)
+            .collect::<Result<_>>()?;
+        for n in &mut notifications {
+            let rows: Vec<DeliveryRow> = sqlx::query_as(
+                "SELECT id, channel, status, attempts, next_attempt_at, last_error, sent_at, \
+                 idempotency_key FROM deliveries WHERE notification_id = ?1 ORDER BY id",
+            )
+            .bind(n.id)
+            .fetch_all(&mut *conn)
+            .await?;
+            n.deliveries = rows.into_iter().map(StoredDelivery::from).collect();
+        }
         Ok(Some(IncidentDetail {
             incident,
             audit: audit
@@ -792,10 +845,7 @@ impl IncidentStore for SqliteStore {
                     suppressed_by: o.suppressed_by,
                 })
                 .collect(),
-            notifications: notifications
-                .into_iter()
-                .map(StoredNotification::try_from)
-                .collect::<Result<_>>()?,
+            notifications,
         }))
     }
 
@@ -868,5 +918,186 @@ impl IncidentStore for SqliteStore {
         .fetch_all(&self.readers)
         .await?;
         rows.into_iter().map(StoredNotification::try_from).collect()
+    }
+
+    async fn route_pending<F>(&self, limit: u32, now: Millis, route: F) -> Result<u64>
+    where
+        F: Fn(&Incident) -> Vec<String> + Send + Sync,
+    {
+        let ids: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, incident_id, idempotency_key FROM notifications \
+             WHERE routed_at IS NULL ORDER BY id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        let mut routed = 0;
+        for (id, incident_id, key) in ids {
+            let mut tx = self.writer.begin().await?;
+            let Some(incident) = incident_by_id(&mut tx, &incident_id).await? else {
+                continue;
+            };
+            let channels = route(&incident);
+            for channel in &channels {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO deliveries (notification_id, channel, idempotency_key, \
+                     next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                )
+                .bind(id)
+                .bind(channel)
+                .bind(format!("{key}:{channel}"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            // A decision no route sends anywhere is complete as soon as it is routed.
+            let status = if channels.is_empty() { "sent" } else { "pending" };
+            sqlx::query("UPDATE notifications SET routed_at = ?2, status = ?3 WHERE id = ?1")
+                .bind(id)
+                .bind(now)
+                .bind(status)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            routed += 1;
+        }
+        Ok(routed)
+    }
+
+    async fn due_deliveries(&self, now: Millis, limit: u32) -> Result<Vec<DueDelivery>> {
+        let rows: Vec<DueRow> = sqlx::query_as(
+            "SELECT d.id, d.channel, d.idempotency_key, d.attempts, n.kind, n.created_at AS decided_at, \
+             n.incident_id FROM deliveries d JOIN notifications n ON n.id = d.notification_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 \
+               AND NOT EXISTS (SELECT 1 FROM deliveries d2 \
+                   JOIN notifications n2 ON n2.id = d2.notification_id \
+                   WHERE d2.status = 'pending' AND d2.channel = d.channel \
+                     AND n2.incident_id = n.incident_id AND d2.id < d.id) \
+             ORDER BY d.id LIMIT ?2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut conn = self.writer.acquire().await?;
+        for r in rows {
+            let Some(incident) = incident_by_id(&mut conn, &r.incident_id).await? else {
+                continue;
+            };
+            let thread: Option<(String,)> = sqlx::query_as(
+                "SELECT ts FROM threads WHERE incident_id = ?1 AND channel = ?2 AND opened_at = ?3",
+            )
+            .bind(&incident.id)
+            .bind(&r.channel)
+            .bind(incident.opened_at)
+            .fetch_optional(&mut *conn)
+            .await?;
+            out.push(DueDelivery {
+                id: r.id,
+                channel: r.channel,
+                idempotency_key: r.idempotency_key,
+                attempts: u32::try_from(r.attempts).unwrap_or(0),
+                kind: NoticeKind::parse(&r.kind)
+                    .ok_or_else(|| corrupt("notifications", format!("kind `{}`", r.kind)))?,
+                decided_at: r.decided_at,
+                thread_ts: thread.map(|(ts,)| ts),
+                incident,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn record_attempt(&self, delivery: &DueDelivery, attempt: &Attempt, now: Millis) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        match attempt {
+            Attempt::Sent { thread_ts } => {
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?2, \
+                     last_error = NULL WHERE id = ?1",
+                )
+                .bind(delivery.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(ts) = thread_ts {
+                    // The first root wins: a reply's ts never replaces the root.
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO threads (incident_id, channel, opened_at, ts) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .bind(&delivery.incident.id)
+                    .bind(&delivery.channel)
+                    .bind(delivery.incident.opened_at)
+                    .bind(ts)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            Attempt::Retry {
+                error,
+                next_attempt_at,
+            } => {
+                sqlx::query(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, \
+                     next_attempt_at = ?3 WHERE id = ?1",
+                )
+                .bind(delivery.id)
+                .bind(error)
+                .bind(next_attempt_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Attempt::Failed { error } => {
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, \
+                     last_error = ?2 WHERE id = ?1",
+                )
+                .bind(delivery.id)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        // The decision is final once every delivery is: failed if any failed.
+        sqlx::query(
+            "UPDATE notifications SET status = CASE \
+               WHEN EXISTS (SELECT 1 FROM deliveries WHERE notification_id = notifications.id AND status = 'pending') THEN 'pending' \
+               WHEN EXISTS (SELECT 1 FROM deliveries WHERE notification_id = notifications.id AND status = 'failed') THEN 'failed' \
+               ELSE 'sent' END, \
+             attempts = (SELECT coalesce(sum(attempts), 0) FROM deliveries WHERE notification_id = notifications.id) \
+             WHERE id = (SELECT notification_id FROM deliveries WHERE id = ?1)",
+        )
+        .bind(delivery.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats> {
+        let (pending, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT count(*), min(n.created_at) FROM deliveries d \
+             JOIN notifications n ON n.id = d.notification_id WHERE d.status = 'pending'",
+        )
+        .fetch_one(&self.readers)
+        .await?;
+        let (unrouted, oldest_unrouted): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT count(*), min(created_at) FROM notifications WHERE routed_at IS NULL",
+        )
+        .fetch_one(&self.readers)
+        .await?;
+        let (failed,): (i64,) = sqlx::query_as("SELECT count(*) FROM deliveries WHERE status = 'failed'")
+            .fetch_one(&self.readers)
+            .await?;
+        let oldest_pending_at = match (oldest, oldest_unrouted) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(OutboxStats {
+            pending: u64::try_from(pending + unrouted).unwrap_or(0),
+            failed: u64::try_from(failed).unwrap_or(0),
+            oldest_pending_at,
+        })
     }
 }

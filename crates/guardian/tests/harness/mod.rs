@@ -43,6 +43,7 @@ pub fn settings(db: PathBuf, token: Option<&str>) -> Settings {
         secrets: Secrets {
             api_token: token.map(|t| SecretString::from(t.to_string())),
             api_token_source: token.map(|_| "test".to_string()),
+            ..Secrets::default()
         },
         source: None,
     }
