@@ -500,7 +500,9 @@ fn unknown_key(path: &str, message: &str) -> String {
     match (unknown, path) {
         (Some(name), "." | "") => name.to_string(),
         // serde_path_to_error already names the key itself at some depths.
-        (Some(name), path) if path == name || path.ends_with(&format!(".{name}")) => path.to_string(),
+        (Some(name), path) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_string()
+        }
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, path) => path.to_string(),
     }
@@ -543,7 +545,10 @@ fn read(path: &Path) -> Result<Config, Error> {
 
 fn load_secrets(config: &Config) -> Result<Secrets, Error> {
     let mut secrets = Secrets::default();
-    if let Some(token) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) {
+    if let Some(token) = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
         secrets.api_token = Some(SecretString::from(token.trim().to_string()));
         secrets.api_token_source = Some(format!("env {TOKEN_ENV}"));
     } else if let Some(path) = &config.api.token_file {
@@ -656,10 +661,16 @@ impl Config {
         if let Some(url) = &n.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return bad("notifications.public_url".into(), "must be an http(s) URL".into());
+            return bad(
+                "notifications.public_url".into(),
+                "must be an http(s) URL".into(),
+            );
         }
         if n.max_attempts == 0 {
-            return bad("notifications.max_attempts".into(), "must be at least 1".into());
+            return bad(
+                "notifications.max_attempts".into(),
+                "must be at least 1".into(),
+            );
         }
         if n.initial_backoff_ms == 0 || n.max_backoff_ms < n.initial_backoff_ms {
             return bad(
@@ -690,23 +701,42 @@ impl Config {
             if let Some(url) = url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
-                return bad(format!("notifications.channels[{i}]"), "URLs must be http(s)".into());
+                return bad(
+                    format!("notifications.channels[{i}]"),
+                    "URLs must be http(s)".into(),
+                );
             }
         }
         let known = |c: &String| names.contains(c.as_str());
         for (i, route) in n.routes.iter().enumerate() {
             if route.channels.is_empty() {
-                return bad(format!("notifications.routes[{i}].channels"), "must name at least one channel".into());
+                return bad(
+                    format!("notifications.routes[{i}].channels"),
+                    "must name at least one channel".into(),
+                );
             }
             if let Some(c) = route.channels.iter().find(|c| !known(c)) {
-                return bad(format!("notifications.routes[{i}].channels"), format!("unknown channel `{c}`"));
+                return bad(
+                    format!("notifications.routes[{i}].channels"),
+                    format!("unknown channel `{c}`"),
+                );
             }
-            if let Some(g) = route.namespaces.iter().find(|g| globset::Glob::new(g).is_err()) {
-                return bad(format!("notifications.routes[{i}].namespaces"), format!("`{g}` is not a valid glob"));
+            if let Some(g) = route
+                .namespaces
+                .iter()
+                .find(|g| globset::Glob::new(g).is_err())
+            {
+                return bad(
+                    format!("notifications.routes[{i}].namespaces"),
+                    format!("`{g}` is not a valid glob"),
+                );
             }
         }
         if let Some(c) = n.default_channels.iter().find(|c| !known(c)) {
-            return bad("notifications.default_channels".into(), format!("unknown channel `{c}`"));
+            return bad(
+                "notifications.default_channels".into(),
+                format!("unknown channel `{c}`"),
+            );
         }
         Ok(())
     }

@@ -52,7 +52,9 @@ pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> 
     // Configured secrets are masked wherever they might be echoed (e.g. pasted into a note).
     let redactor = Arc::new(Redactor::new(settings.secrets.values()));
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(config.notifications.request_timeout_ms))
+        .timeout(Duration::from_millis(
+            config.notifications.request_timeout_ms,
+        ))
         .build()
         .context("unable to build the HTTP client for notifications")?;
     let channels = outbox::build_channels(&config.notifications, &settings.secrets, &http)?;

@@ -27,7 +27,11 @@ fn text(bytes: &[u8]) -> String {
 fn check_config_names_the_bad_key_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.yaml");
-    std::fs::write(&path, "cluster_name: prod\nincidents:\n  reopen_windw_secs: 5\n").unwrap();
+    std::fs::write(
+        &path,
+        "cluster_name: prod\nincidents:\n  reopen_windw_secs: 5\n",
+    )
+    .unwrap();
     let out = guardian(&["check-config", "--config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -68,7 +72,10 @@ fn print_schema_and_version() {
     assert_eq!(schema["title"], "Analysis");
     assert!(schema.to_string().contains("needs_human_review"));
     let out = guardian(&["version"]);
-    assert_eq!(text(&out.stdout).trim(), format!("guardian {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("guardian {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 struct Serve {
@@ -85,7 +92,11 @@ impl Drop for Serve {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn serve() -> Serve {
@@ -106,7 +117,10 @@ fn serve() -> Serve {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "guardian serve did not start listening");
+        assert!(
+            Instant::now() < deadline,
+            "guardian serve did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Serve {
@@ -155,11 +169,26 @@ fn incidents_commands_talk_to_a_running_server() {
     let table = text(&out.stdout);
     let mut lines = table.lines();
     let header = lines.next().unwrap();
-    for col in ["ID", "NAMESPACE", "OBJECT", "CATEGORY", "SEVERITY", "STATUS", "SEEN", "LAST SEEN"] {
+    for col in [
+        "ID",
+        "NAMESPACE",
+        "OBJECT",
+        "CATEGORY",
+        "SEVERITY",
+        "STATUS",
+        "SEEN",
+        "LAST SEEN",
+    ] {
         assert!(header.contains(col), "{header}");
     }
     let row = lines.next().unwrap();
-    assert!(row.contains("shop") && row.contains("Deployment/checkout") && row.contains("critical") && row.contains("open"), "{row}");
+    assert!(
+        row.contains("shop")
+            && row.contains("Deployment/checkout")
+            && row.contains("critical")
+            && row.contains("open"),
+        "{row}"
+    );
 
     let out = client(&s, &["list", "-o", "json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -167,7 +196,10 @@ fn incidents_commands_talk_to_a_running_server() {
 
     let out = client(&s, &["ack", &id, "--actor", "alice", "--note", "paged"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), format!("incident {id} acknowledged"));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("incident {id} acknowledged")
+    );
     let out = client(&s, &["ack", &id]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("409"), "{}", text(&out.stderr));
@@ -175,7 +207,10 @@ fn incidents_commands_talk_to_a_running_server() {
     let out = client(&s, &["show", &id]);
     let shown = text(&out.stdout);
     assert!(shown.contains("Acknowledged:   by alice"), "{shown}");
-    assert!(shown.contains("Timeline:") && shown.contains("paged"), "{shown}");
+    assert!(
+        shown.contains("Timeline:") && shown.contains("paged"),
+        "{shown}"
+    );
 
     let out = client(&s, &["resolve", &id, "-o", "json", "--actor", "bob"]);
     let resolved: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -205,5 +240,9 @@ fn serve_refuses_bad_config_naming_the_key() {
     std::fs::write(&path, "api:\n  listen: not-an-address\n").unwrap();
     let out = guardian(&["serve", "--config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("api.listen"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("api.listen"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -60,8 +60,14 @@ async fn a_restart_loses_nothing() {
     // incident A: two episodes of a flapping fingerprint (open, resolve, reopen)
     store.observe(&fire("a"), &policy, T0).await.unwrap();
     let a = store.list(&all()).await.unwrap()[0].clone();
-    store.resolve(&a.id, "alice", "fixed", T0 + MIN).await.unwrap();
-    store.observe(&fire("a"), &policy, T0 + 10 * MIN).await.unwrap();
+    store
+        .resolve(&a.id, "alice", "fixed", T0 + MIN)
+        .await
+        .unwrap();
+    store
+        .observe(&fire("a"), &policy, T0 + 10 * MIN)
+        .await
+        .unwrap();
     // incident B: acknowledged with an expiry
     store.observe(&fire("b"), &policy, T0).await.unwrap();
     let b = store
@@ -98,21 +104,42 @@ async fn a_restart_loses_nothing() {
     let store = open(&path).await;
     assert_eq!(store.list(&all()).await.unwrap(), before_list);
     assert_eq!(store.get(&a.id).await.unwrap().unwrap(), before_a);
-    assert_eq!(store.pending_notifications(100).await.unwrap(), before_pending);
-    assert_eq!(store.list_suppressions(T0, false).await.unwrap(), vec![suppression]);
+    assert_eq!(
+        store.pending_notifications(100).await.unwrap(),
+        before_pending
+    );
+    assert_eq!(
+        store.list_suppressions(T0, false).await.unwrap(),
+        vec![suppression]
+    );
 
     // timers survive: B's acknowledgement expires after the restart…
     let report = store.tick(&policy, T0 + 40 * MIN).await.unwrap();
-    let b_after = report.changed.iter().find(|c| c.incident.id == b.id).expect("B changed");
+    let b_after = report
+        .changed
+        .iter()
+        .find(|c| c.incident.id == b.id)
+        .expect("B changed");
     assert_eq!(b_after.incident.status, Status::Open);
     assert!(b_after.notices.contains(&NoticeKind::AckExpired));
     // …and A's episodes count: a third episode after the restart makes it recurring
     let a_now = store.get(&a.id).await.unwrap().unwrap().incident;
-    store.resolve(&a.id, "alice", "again", T0 + 41 * MIN).await.unwrap();
-    let third = store.observe(&fire("a"), &policy, T0 + 50 * MIN).await.unwrap().unwrap();
+    store
+        .resolve(&a.id, "alice", "again", T0 + 41 * MIN)
+        .await
+        .unwrap();
+    let third = store
+        .observe(&fire("a"), &policy, T0 + 50 * MIN)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(third.incident.id, a_now.id);
     assert_eq!(third.incident.escalations, vec![EscalationLevel::Recurring]);
-    assert!(third.notices.contains(&NoticeKind::Escalated(EscalationLevel::Recurring)));
+    assert!(
+        third
+            .notices
+            .contains(&NoticeKind::Escalated(EscalationLevel::Recurring))
+    );
 }
 
 async fn raw(path: &Path) -> sqlx::SqlitePool {
@@ -133,7 +160,10 @@ async fn the_file_is_in_wal_mode_with_the_schema_migrated() {
     store.ping().await.unwrap();
     store.close().await;
     let pool = raw(&path).await;
-    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
     let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
         .unwrap()
@@ -180,7 +210,10 @@ async fn api_reads_proceed_while_the_engine_writes() {
     }
     writer.await.unwrap();
     for r in readers {
-        let reads = tokio::time::timeout(Duration::from_secs(30), r).await.unwrap().unwrap();
+        let reads = tokio::time::timeout(Duration::from_secs(30), r)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(reads >= 1);
     }
     let list = store.list(&all()).await.unwrap();
@@ -200,13 +233,27 @@ async fn retention_deletes_only_old_resolved_incidents() {
             .await
             .unwrap();
     }
-    let by_name = |list: &[guardian_core::Incident], n: &str| list.iter().find(|i| i.object.name == n).unwrap().id.clone();
+    let by_name = |list: &[guardian_core::Incident], n: &str| {
+        list.iter().find(|i| i.object.name == n).unwrap().id.clone()
+    };
     let list = store.list(&all()).await.unwrap();
-    store.resolve(&by_name(&list, "old"), "a", "", T0 + MIN).await.unwrap();
-    store.resolve(&by_name(&list, "recent"), "a", "", T0 + 20 * day).await.unwrap();
+    store
+        .resolve(&by_name(&list, "old"), "a", "", T0 + MIN)
+        .await
+        .unwrap();
+    store
+        .resolve(&by_name(&list, "recent"), "a", "", T0 + 20 * day)
+        .await
+        .unwrap();
     let report = store.tick(&policy, T0 + 31 * day).await.unwrap();
     assert_eq!(report.purged, 1);
-    let names: Vec<String> = store.list(&all()).await.unwrap().into_iter().map(|i| i.object.name).collect();
+    let names: Vec<String> = store
+        .list(&all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.object.name)
+        .collect();
     assert_eq!(names.len(), 2);
     assert!(!names.contains(&"old".to_string()));
     assert!(store.get(&by_name(&list, "old")).await.unwrap().is_none());
@@ -219,7 +266,11 @@ async fn retention_deletes_only_old_resolved_incidents() {
     ] {
         assert_eq!(count(&pool, sql).await, 0, "{sql}");
     }
-    assert_eq!(count(&pool, "SELECT count(*) FROM audit").await, 4, "recent: opened + resolved; still-open: opened + escalated");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM audit").await,
+        4,
+        "recent: opened + resolved; still-open: opened + escalated"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,15 +279,30 @@ async fn one_live_incident_per_fingerprint_and_reopen_window() {
     let store = open(&dir.path().join("g.db")).await;
     let policy = Policy::default();
     let s = signal("api", "api-1");
-    let first = store.observe(&Observation::Firing(s.clone()), &policy, T0).await.unwrap().unwrap();
-    store.resolve(&first.incident.id, "a", "", T0 + MIN).await.unwrap();
+    let first = store
+        .observe(&Observation::Firing(s.clone()), &policy, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .resolve(&first.incident.id, "a", "", T0 + MIN)
+        .await
+        .unwrap();
     // past the 24 h reopen window: a new incident with the same fingerprint
     let later = T0 + 25 * 60 * MIN;
-    let second = store.observe(&Observation::Firing(s.clone()), &policy, later).await.unwrap().unwrap();
+    let second = store
+        .observe(&Observation::Firing(s.clone()), &policy, later)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(second.created);
     assert_ne!(second.incident.id, first.incident.id);
     assert_eq!(second.incident.fingerprint, fingerprint::of(&s));
-    let found = store.find_by_fingerprint("c1", &fingerprint::of(&s)).await.unwrap().unwrap();
+    let found = store
+        .find_by_fingerprint("c1", &fingerprint::of(&s))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.id, second.incident.id);
     // recovery resolves the live one only
     let rec = Observation::Recovered {
@@ -244,10 +310,20 @@ async fn one_live_incident_per_fingerprint_and_reopen_window() {
         detector: "test".into(),
         note: "healthy".into(),
     };
-    let applied = store.observe(&rec, &policy, later + MIN).await.unwrap().unwrap();
+    let applied = store
+        .observe(&rec, &policy, later + MIN)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(applied.incident.id, second.incident.id);
     assert_eq!(applied.incident.status, Status::Resolved);
-    assert!(store.observe(&rec, &policy, later + 2 * MIN).await.unwrap().is_none());
+    assert!(
+        store
+            .observe(&rec, &policy, later + 2 * MIN)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -264,5 +340,9 @@ async fn occurrence_history_is_bounded_but_counted() {
     let detail = store.get(&inc.id).await.unwrap().unwrap();
     assert_eq!(detail.occurrences.len(), 50);
     assert_eq!(detail.occurrences[0].object.name, "api-249", "newest first");
-    assert_eq!(detail.notifications.len(), 1, "1 opened, no matter how many sightings");
+    assert_eq!(
+        detail.notifications.len(),
+        1,
+        "1 opened, no matter how many sightings"
+    );
 }

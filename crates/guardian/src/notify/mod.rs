@@ -168,8 +168,14 @@ mod tests {
     fn classification_follows_the_retry_policy() {
         let mut h = HeaderMap::new();
         assert!(classify(StatusCode::OK, &h).is_ok());
-        assert!(matches!(classify(StatusCode::BAD_REQUEST, &h), Err(SendError::Permanent { .. })));
-        assert!(matches!(classify(StatusCode::FORBIDDEN, &h), Err(SendError::Permanent { .. })));
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &h),
+            Err(SendError::Permanent { .. })
+        ));
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, &h),
+            Err(SendError::Permanent { .. })
+        ));
         assert!(matches!(
             classify(StatusCode::BAD_GATEWAY, &h),
             Err(SendError::Retryable { after: None, .. })

@@ -133,7 +133,10 @@ pub fn build_channels(
         out.insert(name, notifier);
     }
     if out.is_empty() {
-        out.insert(CONSOLE.into(), Arc::new(console::Console::new(CONSOLE.into())));
+        out.insert(
+            CONSOLE.into(),
+            Arc::new(console::Console::new(CONSOLE.into())),
+        );
     }
     Ok(out)
 }
@@ -152,7 +155,10 @@ impl Outbox {
             router: Router::new(config, &names),
             channels,
             redactor,
-            public_url: config.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
             retry: RetryPolicy {
                 max_attempts: config.max_attempts,
                 initial_backoff_ms: config.initial_backoff_ms,
@@ -271,7 +277,11 @@ impl Outbox {
                 .map(|base| format!("{base}/incidents/{}", incident.id)),
             incident,
             idempotency_key: delivery.idempotency_key.clone(),
-            thread_ts: if root { None } else { delivery.thread_ts.clone() },
+            thread_ts: if root {
+                None
+            } else {
+                delivery.thread_ts.clone()
+            },
             decided_at: delivery.decided_at,
         }
     }
@@ -279,8 +289,10 @@ impl Outbox {
     async fn refresh_gauges(&self) -> Result<()> {
         let stats = self.engine.store.outbox_stats().await?;
         let m = &self.engine.metrics;
-        m.outbox_pending.set(i64::try_from(stats.pending).unwrap_or(i64::MAX));
-        m.outbox_failed.set(i64::try_from(stats.failed).unwrap_or(i64::MAX));
+        m.outbox_pending
+            .set(i64::try_from(stats.pending).unwrap_or(i64::MAX));
+        m.outbox_failed
+            .set(i64::try_from(stats.failed).unwrap_or(i64::MAX));
         let age = stats
             .oldest_pending_at
             .map_or(0, |at| (self.engine.clock.now() - at).max(0) / 1000);

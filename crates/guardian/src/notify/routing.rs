@@ -43,17 +43,25 @@ impl Route {
 
     fn matches(&self, incident: &Incident) -> bool {
         let any = |empty: bool, hit: bool| empty || hit;
-        any(self.severities.is_empty(), self.severities.contains(&incident.severity))
-            && any(
-                self.namespaces.is_empty(),
-                incident
-                    .namespace
-                    .as_deref()
-                    .is_some_and(|ns| self.namespaces.iter().any(|g| g.is_match(ns))),
-            )
-            && any(self.categories.is_empty(), self.categories.contains(&incident.category))
-            && any(self.detectors.is_empty(), self.detectors.contains(&incident.detector))
-            && any(self.clusters.is_empty(), self.clusters.contains(&incident.cluster))
+        any(
+            self.severities.is_empty(),
+            self.severities.contains(&incident.severity),
+        ) && any(
+            self.namespaces.is_empty(),
+            incident
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| self.namespaces.iter().any(|g| g.is_match(ns))),
+        ) && any(
+            self.categories.is_empty(),
+            self.categories.contains(&incident.category),
+        ) && any(
+            self.detectors.is_empty(),
+            self.detectors.contains(&incident.detector),
+        ) && any(
+            self.clusters.is_empty(),
+            self.clusters.contains(&incident.cluster),
+        )
     }
 }
 
@@ -142,7 +150,10 @@ mod tests {
 
     fn router(yaml: &str) -> Router {
         let config: NotificationsConfig = yaml_serde::from_str(yaml).unwrap();
-        Router::new(&config, &["console".into(), "slack".into(), "pd".into(), "hook".into()])
+        Router::new(
+            &config,
+            &["console".into(), "slack".into(), "pd".into(), "hook".into()],
+        )
     }
 
     const TABLE: &str = r#"
@@ -172,7 +183,11 @@ default_channels: [console]
     #[test]
     fn continue_collects_later_routes() {
         let r = router(TABLE);
-        let cert = incident(Some("infra"), Severity::Warning, Category::CertificateExpiring);
+        let cert = incident(
+            Some("infra"),
+            Severity::Warning,
+            Category::CertificateExpiring,
+        );
         assert_eq!(r.channels(&cert), ["hook", "slack"]);
     }
 

@@ -951,7 +951,11 @@ impl IncidentStore for SqliteStore {
                 .await?;
             }
             // A decision no route sends anywhere is complete as soon as it is routed.
-            let status = if channels.is_empty() { "sent" } else { "pending" };
+            let status = if channels.is_empty() {
+                "sent"
+            } else {
+                "pending"
+            };
             sqlx::query("UPDATE notifications SET routed_at = ?2, status = ?3 WHERE id = ?1")
                 .bind(id)
                 .bind(now)
@@ -1008,7 +1012,12 @@ impl IncidentStore for SqliteStore {
         Ok(out)
     }
 
-    async fn record_attempt(&self, delivery: &DueDelivery, attempt: &Attempt, now: Millis) -> Result<()> {
+    async fn record_attempt(
+        &self,
+        delivery: &DueDelivery,
+        attempt: &Attempt,
+        now: Millis,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         match attempt {
             Attempt::Sent { thread_ts } => {
@@ -1087,9 +1096,10 @@ impl IncidentStore for SqliteStore {
         )
         .fetch_one(&self.readers)
         .await?;
-        let (failed,): (i64,) = sqlx::query_as("SELECT count(*) FROM deliveries WHERE status = 'failed'")
-            .fetch_one(&self.readers)
-            .await?;
+        let (failed,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM deliveries WHERE status = 'failed'")
+                .fetch_one(&self.readers)
+                .await?;
         let oldest_pending_at = match (oldest, oldest_unrouted) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

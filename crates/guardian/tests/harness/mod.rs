@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod receiver;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,6 +23,7 @@ pub const TOKEN: &str = "test-token-0123456789";
 pub struct TestServer {
     pub url: String,
     pub engine: Arc<Engine>,
+    outbox: Arc<guardian::notify::outbox::Outbox>,
     pub clock: Arc<AtomicI64>,
     pub http: reqwest::Client,
     pub db: PathBuf,
@@ -65,11 +68,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = server.router;
+        let outbox = server.outbox;
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
         Self {
             url,
+            outbox,
             engine: server.engine,
             clock,
             http: reqwest::Client::new(),
@@ -77,6 +82,11 @@ impl TestServer {
             _dir: dir,
             task,
         }
+    }
+
+    /// The delivery worker (tests drive it with `run_once`).
+    pub fn outbox(&self) -> &guardian::notify::outbox::Outbox {
+        &self.outbox
     }
 
     pub fn advance_secs(&self, secs: i64) {
@@ -98,8 +108,11 @@ impl TestServer {
     }
 
     pub async fn alert(&self, alerts: Value) -> (u16, Value) {
-        self.post("/alertmanager", json!({"version": "4", "status": "firing", "alerts": alerts}))
-            .await
+        self.post(
+            "/alertmanager",
+            json!({"version": "4", "status": "firing", "alerts": alerts}),
+        )
+        .await
     }
 
     pub async fn incidents(&self, query: &str) -> Vec<Value> {
