@@ -49,6 +49,7 @@ fn kill(mut child: Child) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crash_after_sending_redelivers_with_the_same_key() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let hook = Receiver::start("ok").await;
     let pd = Receiver::start(r#"{"status":"success"}"#).await;
     // the first request to each receiver is accepted but never answered

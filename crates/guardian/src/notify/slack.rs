@@ -39,7 +39,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Delivered, Message, Notifier, SendError, classify, headline, retry_after, transport_error};
+use super::{
+    Delivered, Message, Notifier, SendError, classify, headline, retry_after, transport_error,
+};
 use guardian_core::decide::NoticeKind;
 use guardian_core::time::to_rfc3339;
 
@@ -215,7 +217,11 @@ fn interpret(answer: &str, headers: &HeaderMap) -> Result<Delivered, SendError> 
             thread_ts: answer.ts,
         });
     }
-    let code = answer.error.as_deref().and_then(slack_code).unwrap_or("unknown_error");
+    let code = answer
+        .error
+        .as_deref()
+        .and_then(slack_code)
+        .unwrap_or("unknown_error");
     let reason = format!("Slack refused the message: {code}");
     if RETRYABLE_CODES.contains(&code) {
         Err(SendError::Retryable {
@@ -291,7 +297,10 @@ pub fn render(message: &Message) -> Value {
         "text": {"type": "plain_text", "text": truncate(&title, HEADER_LIMIT), "emoji": true},
     })];
     if !i.summary.trim().is_empty() {
-        blocks.push(section(&format!(">{}", escape(&i.summary).replace('\n', "\n>"))));
+        blocks.push(section(&format!(
+            ">{}",
+            escape(&i.summary).replace('\n', "\n>")
+        )));
     }
     blocks.push(json!({"type": "section", "fields": fields(message)}));
     let analysis = i.analysis.as_ref().and_then(Value::as_object);
@@ -364,7 +373,10 @@ fn fields(message: &Message) -> Vec<Value> {
         (status, _, _) => status.to_string(),
     };
     let occurrences = if i.suppressed_occurrences > 0 {
-        format!("{} ({} suppressed)", i.occurrences, i.suppressed_occurrences)
+        format!(
+            "{} ({} suppressed)",
+            i.occurrences, i.suppressed_occurrences
+        )
     } else {
         i.occurrences.to_string()
     };
@@ -379,7 +391,10 @@ fn fields(message: &Message) -> Vec<Value> {
         ("Severity", severity.as_str()),
         ("Status", status.as_str()),
         ("Cluster", i.cluster.as_str()),
-        ("Namespace", i.namespace.as_deref().unwrap_or("(cluster-scoped)")),
+        (
+            "Namespace",
+            i.namespace.as_deref().unwrap_or("(cluster-scoped)"),
+        ),
         ("Object", object.as_str()),
         ("Category", i.category.as_str()),
         ("Reason", i.reason.as_str()),
@@ -402,7 +417,10 @@ fn fields(message: &Message) -> Vec<Value> {
 /// fields, still renders what it has instead of failing the delivery.
 fn analysis_blocks(analysis: &Map<String, Value>) -> Vec<Value> {
     let mut blocks = Vec::new();
-    let summary = analysis.get("summary").and_then(Value::as_str).unwrap_or("");
+    let summary = analysis
+        .get("summary")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let confidence = analysis.get("confidence").and_then(Value::as_f64);
     if !summary.is_empty() || confidence.is_some() {
         let mut text = String::from("*Analysis*");
@@ -433,7 +451,10 @@ fn analysis_blocks(analysis: &Map<String, Value>) -> Vec<Value> {
     if !hypotheses.is_empty() {
         let mut text = String::from("*Top hypotheses*");
         for (n, h) in hypotheses.iter().take(TOP_HYPOTHESES).enumerate() {
-            let cause = h.get("cause").and_then(Value::as_str).unwrap_or("(no cause given)");
+            let cause = h
+                .get("cause")
+                .and_then(Value::as_str)
+                .unwrap_or("(no cause given)");
             text.push_str(&format!(
                 "\n{}. {} — *{}*",
                 n + 1,
@@ -464,15 +485,25 @@ fn analysis_blocks(analysis: &Map<String, Value>) -> Vec<Value> {
         // The guardian is read-only: say so next to every command a human might paste.
         let mut text = String::from("*Suggested actions* (suggested, not executed)");
         for a in actions {
-            let action = a.get("action").and_then(Value::as_str).unwrap_or("(no action given)");
+            let action = a
+                .get("action")
+                .and_then(Value::as_str)
+                .unwrap_or("(no action given)");
             text.push_str(&format!("\n• {}", escape(action)));
             if let Some(risk) = a.get("risk").and_then(Value::as_str) {
                 text.push_str(&format!(" (risk: {})", escape(&risk.replace('_', " "))));
             }
-            if let Some(command) = a.get("command").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+            if let Some(command) = a
+                .get("command")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            {
                 // NB: mrkdwn has no escape for backticks; a fence inside the command would end
                 // the code block early, so it is broken up.
-                text.push_str(&format!("\n```{}```", escape(command).replace("```", "'''")));
+                text.push_str(&format!(
+                    "\n```{}```",
+                    escape(command).replace("```", "'''")
+                ));
             }
         }
         blocks.push(section(&text));
