@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use super::{Delivered, Message, Notifier, SendError, headline};
+use super::{Delivered, Message, Notifier, SendError, headline, one_line, truncate};
 
 /// Longest summary shown, in characters: one line should stay one terminal line or two.
 const SUMMARY_LIMIT: usize = 200;
@@ -111,24 +111,4 @@ impl Notifier for Console {
         }
         .boxed()
     }
-}
-
-/// Control characters (newlines, terminal escape sequences from cluster data) become spaces:
-/// the line must stay one line and must not drive the operator's terminal.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
-/// `text` cut to at most `max` characters (ellipsis included).
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }

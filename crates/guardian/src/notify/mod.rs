@@ -137,6 +137,55 @@ pub fn transport_error(error: &reqwest::Error) -> SendError {
     }
 }
 
+/// Most bytes of a receiver's answer that are read: an error body is only quoted for its short
+/// code, and a hostile receiver must not make us buffer megabytes.
+pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// A request that never got an answer. A request that cannot even be built (a malformed
+/// configured URL) will never succeed, so it is permanent; the rest is transport trouble.
+pub(crate) fn request_error(error: &reqwest::Error) -> SendError {
+    if error.is_builder() {
+        return SendError::Permanent {
+            reason: "the request could not be built (check the configured URL)".into(),
+        };
+    }
+    transport_error(error)
+}
+
+/// Reads at most [`MAX_ANSWER_BYTES`] of the answer; a broken body reads as empty (the status
+/// already decided the outcome's class).
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ANSWER_BYTES.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Control characters (newlines, terminal escape sequences from cluster data) become spaces:
+/// one-line destinations (a console line, a PagerDuty summary) must stay one line.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// `text` cut to at most `max` characters (ellipsis included).
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Human title of a decision, shared by the text channels.
 pub fn headline(message: &Message) -> String {
     let i = &message.incident;

@@ -34,14 +34,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Delivered, Message, Notifier, SendError, classify, transport_error};
+use super::{
+    Delivered, Message, Notifier, SendError, classify, one_line, read_capped, request_error,
+    truncate,
+};
 
 /// PagerDuty's limit on `payload.summary`, in characters.
 pub const SUMMARY_LIMIT: usize = 1_024;
 /// What we tell PagerDuty is sending (`client`): shown next to the alert.
 const CLIENT: &str = "SRE Guardian";
-/// The most of an answer read: PagerDuty's answers are tiny.
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The most of PagerDuty's error details quoted in a failure reason.
 const DETAIL_LIMIT: usize = 300;
 
@@ -222,48 +223,6 @@ fn with_detail(error: SendError, detail: Option<String>) -> SendError {
             reason: format!("{reason} ({detail})"),
         },
     }
-}
-
-/// A request that cannot be built (malformed configured URL) never will be: permanent.
-fn request_error(error: &reqwest::Error) -> SendError {
-    if error.is_builder() {
-        return SendError::Permanent {
-            reason: "the request could not be built (check the configured URL)".into(),
-        };
-    }
-    transport_error(error)
-}
-
-/// Reads at most [`MAX_ANSWER_BYTES`]; a broken body reads as empty.
-async fn read_capped(mut response: reqwest::Response) -> String {
-    let mut bytes = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ANSWER_BYTES.saturating_sub(bytes.len());
-        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if bytes.len() >= MAX_ANSWER_BYTES {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// Line breaks and control characters become spaces: PagerDuty shows the summary on one line.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
-/// `text` cut to at most `max` characters (ellipsis included).
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -40,7 +40,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Delivered, Message, Notifier, SendError, classify, headline, retry_after, transport_error,
+    Delivered, Message, Notifier, SendError, classify, headline, read_capped, request_error,
+    retry_after, truncate,
 };
 use guardian_core::decide::NoticeKind;
 use guardian_core::time::to_rfc3339;
@@ -55,9 +56,6 @@ const FIELD_LIMIT: usize = 2_000;
 const BUTTON_URL_LIMIT: usize = 3_000;
 /// Hypotheses shown; the rest stay in the API (the analysis may carry up to five).
 const TOP_HYPOTHESES: usize = 3;
-/// The most of an answer body read: Slack's answers are tiny, and a misbehaving proxy must not
-/// make us buffer megabytes.
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Bot API error codes that are transient on Slack's side; every other code is permanent.
 pub const RETRYABLE_CODES: &[&str] = &[
@@ -231,31 +229,6 @@ fn interpret(answer: &str, headers: &HeaderMap) -> Result<Delivered, SendError> 
     } else {
         Err(SendError::Permanent { reason })
     }
-}
-
-/// A request that never got an answer. A request that cannot even be built (a malformed
-/// configured URL) will never succeed, so it is permanent; the rest is transport trouble.
-fn request_error(error: &reqwest::Error) -> SendError {
-    if error.is_builder() {
-        return SendError::Permanent {
-            reason: "the request could not be built (check the configured URL)".into(),
-        };
-    }
-    transport_error(error)
-}
-
-/// Reads at most [`MAX_ANSWER_BYTES`] of the answer; a broken body reads as empty (the status
-/// already decided the outcome's class).
-async fn read_capped(mut response: reqwest::Response) -> String {
-    let mut bytes = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ANSWER_BYTES.saturating_sub(bytes.len());
-        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if bytes.len() >= MAX_ANSWER_BYTES {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// `text` when it looks like a Slack error code (`invalid_token`): a short lower-case
@@ -534,16 +507,6 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-/// `text` cut to at most `max` characters (ellipsis included).
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// [`truncate`] for escaped text: a cut must not leave half an entity (`&am…`), which Slack

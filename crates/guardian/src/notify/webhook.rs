@@ -39,7 +39,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::Sha256;
 
-use super::{Delivered, Message, Notifier, SendError, classify, transport_error};
+use super::{Delivered, Message, Notifier, SendError, classify, request_error};
 use crate::api::views::IncidentView;
 
 /// The body's `schema`: bumped on any incompatible change to the body.
@@ -166,17 +166,6 @@ impl Notifier for Webhook {
         }
         .boxed()
     }
-}
-
-/// A request that cannot be built (malformed configured URL, or an idempotency key that is not
-/// a valid header value) never will be: permanent.
-fn request_error(error: &reqwest::Error) -> SendError {
-    if error.is_builder() {
-        return SendError::Permanent {
-            reason: "the request could not be built (check the configured URL)".into(),
-        };
-    }
-    transport_error(error)
 }
 
 #[cfg(test)]

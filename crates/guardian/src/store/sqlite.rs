@@ -402,79 +402,58 @@ fn escalations_text(levels: &[EscalationLevel]) -> String {
 /// notification decisions. Callers hold the transaction.
 async fn apply(conn: &mut SqliteConnection, out: &Outcome, now: Millis) -> Result<Applied> {
     let i = &out.incident;
-    if out.created {
-        sqlx::query(
-            "INSERT INTO incidents (id, fingerprint, cluster, namespace, object_kind, object_name, \
-             detector, reason, category, message, severity, detector_severity, status, escalations, \
-             first_seen, last_seen, opened_at, occurrences, suppressed_occurrences, acknowledged_at, \
-             acknowledged_by, ack_expires_at, resolved_at, resolved_by, last_notified_at, announced, \
-             needs_review, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?28)",
-        )
-        .bind(&i.id)
-        .bind(&i.fingerprint)
-        .bind(&i.cluster)
-        .bind(&i.namespace)
-        .bind(&i.object.kind)
-        .bind(&i.object.name)
-        .bind(&i.detector)
-        .bind(&i.reason)
-        .bind(i.category.as_str())
-        .bind(&i.message)
-        .bind(i.severity.as_str())
-        .bind(i.detector_severity.as_str())
-        .bind(i.status.as_str())
-        .bind(escalations_text(&i.escalations))
-        .bind(i.first_seen)
-        .bind(i.last_seen)
-        .bind(i.opened_at)
-        .bind(i64::try_from(i.occurrences).unwrap_or(i64::MAX))
-        .bind(i64::try_from(i.suppressed_occurrences).unwrap_or(i64::MAX))
-        .bind(i.acknowledged_at)
-        .bind(&i.acknowledged_by)
-        .bind(i.ack_expires_at)
-        .bind(i.resolved_at)
-        .bind(&i.resolved_by)
-        .bind(i.last_notified_at)
-        .bind(i.announced)
-        .bind(i.needs_review)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    } else {
-        sqlx::query(
-            "UPDATE incidents SET reason = ?2, message = ?3, severity = ?4, detector_severity = ?5, \
-             status = ?6, escalations = ?7, first_seen = ?8, last_seen = ?9, opened_at = ?10, \
-             occurrences = ?11, suppressed_occurrences = ?12, acknowledged_at = ?13, \
-             acknowledged_by = ?14, ack_expires_at = ?15, resolved_at = ?16, resolved_by = ?17, \
-             last_notified_at = ?18, announced = ?19, needs_review = ?20, updated_at = ?21 \
-             WHERE id = ?1",
-        )
-        .bind(&i.id)
-        .bind(&i.reason)
-        .bind(&i.message)
-        .bind(i.severity.as_str())
-        .bind(i.detector_severity.as_str())
-        .bind(i.status.as_str())
-        .bind(escalations_text(&i.escalations))
-        .bind(i.first_seen)
-        .bind(i.last_seen)
-        .bind(i.opened_at)
-        .bind(i64::try_from(i.occurrences).unwrap_or(i64::MAX))
-        .bind(i64::try_from(i.suppressed_occurrences).unwrap_or(i64::MAX))
-        .bind(i.acknowledged_at)
-        .bind(&i.acknowledged_by)
-        .bind(i.ack_expires_at)
-        .bind(i.resolved_at)
-        .bind(&i.resolved_by)
-        .bind(i.last_notified_at)
-        .bind(i.announced)
-        .bind(i.needs_review)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // One upsert for new and existing rows: identity columns and `created_at` are written once,
+    // everything the lifecycle changes is overwritten.
+    sqlx::query(
+        "INSERT INTO incidents (id, fingerprint, cluster, namespace, object_kind, object_name, \
+         detector, reason, category, message, severity, detector_severity, status, escalations, \
+         first_seen, last_seen, opened_at, occurrences, suppressed_occurrences, acknowledged_at, \
+         acknowledged_by, ack_expires_at, resolved_at, resolved_by, last_notified_at, announced, \
+         needs_review, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?28) \
+         ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, message = excluded.message, \
+         severity = excluded.severity, detector_severity = excluded.detector_severity, \
+         status = excluded.status, escalations = excluded.escalations, \
+         first_seen = excluded.first_seen, last_seen = excluded.last_seen, \
+         opened_at = excluded.opened_at, occurrences = excluded.occurrences, \
+         suppressed_occurrences = excluded.suppressed_occurrences, \
+         acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by, \
+         ack_expires_at = excluded.ack_expires_at, resolved_at = excluded.resolved_at, \
+         resolved_by = excluded.resolved_by, last_notified_at = excluded.last_notified_at, \
+         announced = excluded.announced, needs_review = excluded.needs_review, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(&i.id)
+    .bind(&i.fingerprint)
+    .bind(&i.cluster)
+    .bind(&i.namespace)
+    .bind(&i.object.kind)
+    .bind(&i.object.name)
+    .bind(&i.detector)
+    .bind(&i.reason)
+    .bind(i.category.as_str())
+    .bind(&i.message)
+    .bind(i.severity.as_str())
+    .bind(i.detector_severity.as_str())
+    .bind(i.status.as_str())
+    .bind(escalations_text(&i.escalations))
+    .bind(i.first_seen)
+    .bind(i.last_seen)
+    .bind(i.opened_at)
+    .bind(i64::try_from(i.occurrences).unwrap_or(i64::MAX))
+    .bind(i64::try_from(i.suppressed_occurrences).unwrap_or(i64::MAX))
+    .bind(i.acknowledged_at)
+    .bind(&i.acknowledged_by)
+    .bind(i.ack_expires_at)
+    .bind(i.resolved_at)
+    .bind(&i.resolved_by)
+    .bind(i.last_notified_at)
+    .bind(i.announced)
+    .bind(i.needs_review)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     for a in &out.audit {
         sqlx::query(
             "INSERT INTO audit (incident_id, at, actor, action, from_status, to_status, note) \
