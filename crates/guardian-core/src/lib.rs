@@ -29,6 +29,7 @@
 pub mod analysis;
 pub mod budget;
 pub mod decide;
+pub mod detect;
 pub mod fingerprint;
 pub mod incident;
 pub mod lifecycle;
