@@ -1,8 +1,22 @@
-//! The analysis answer: what the rules engine and every LLM provider produce.
+//! Analysis: from an incident to a root-cause answer a human can check.
 //!
-//! The JSON schema is generated from these types (`guardian print-schema`). Per the provider
+//! ```text
+//!  context::collect ──► fit::fit ──► rules::analyze ─────────────┐
+//!  numbered evidence     token         (default, and fallback)    ├─► grounding::ground
+//!  (E1, E2, …),          budget        prompt::build ─► LLM ──────┘    ids exist, confidence
+//!  redacted                                                             capped, review flag
+//! ```
+//!
+//! The answer type ([`Analysis`]) is what the rules engine and every LLM provider produce. Its
+//! JSON schema is generated from these types (`guardian print-schema`). Per the provider
 //! intersection in llm-and-redaction.md it carries no length or range keywords; those limits
 //! are enforced by [`Analysis::check`] after parsing.
+
+pub mod context;
+pub mod fit;
+pub mod grounding;
+pub mod prompt;
+pub mod rules;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
