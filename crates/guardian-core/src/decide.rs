@@ -525,6 +525,32 @@ fn resolve(incident: &Incident, actor: &str, note: &str, now: Millis) -> Outcome
     out
 }
 
+/// An analysis was stored: it may raise severity (never lower it) and sets the review flag.
+/// `None` when neither changes.
+pub fn on_analysis(
+    incident: &Incident,
+    proposed: Severity,
+    needs_review: bool,
+    source: &str,
+    now: Millis,
+) -> Option<Outcome> {
+    let mut out = Outcome::new(incident.clone());
+    out.incident.needs_review = needs_review;
+    if proposed > out.incident.severity && out.incident.status != Status::Resolved {
+        let note = format!(
+            "{source} analysis proposed {proposed} (was {})",
+            out.incident.severity
+        );
+        out.incident.severity = proposed;
+        let status = out.incident.status;
+        out.audit(now, source, AuditAction::SeverityRaised, Some(status), note);
+        if out.incident.announced {
+            out.notify(NoticeKind::SeverityRaised, now);
+        }
+    }
+    (out.incident != *incident).then_some(out)
+}
+
 /// Resolved incidents resolved before this instant are past retention.
 pub fn retention_cutoff(policy: &Policy, now: Millis) -> Millis {
     now.saturating_sub(policy.resolved_retention_ms)

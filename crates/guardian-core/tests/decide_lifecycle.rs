@@ -1086,3 +1086,24 @@ fn severity_raised_on_an_unannounced_reopen_is_audited_not_notified() {
     assert_eq!(outs[0].notices[0].severity, Severity::Critical);
     assert!(!store.kinds(&id).contains(&NoticeKind::SeverityRaised));
 }
+
+#[test]
+fn analysis_raises_severity_but_never_lowers_it() {
+    let mut store = Store::new(Policy::default());
+    let s = api();
+    let fp = fingerprint::of(&s);
+    store.signal(&s, T0);
+    let inc = store.get(&fp).clone();
+    assert_eq!(inc.severity, Severity::Warning);
+    let out = decide::on_analysis(&inc, Severity::Critical, false, "llm", T0 + MIN).unwrap();
+    assert_eq!(out.incident.severity, Severity::Critical);
+    assert_eq!(out.audit[0].action, AuditAction::SeverityRaised);
+    assert_eq!(out.notices[0].kind, NoticeKind::SeverityRaised);
+    let lower = decide::on_analysis(&out.incident, Severity::Info, false, "llm", T0 + 2 * MIN);
+    assert!(lower.is_none(), "a lower proposal changes nothing");
+    let review =
+        decide::on_analysis(&out.incident, Severity::Info, true, "rules", T0 + 3 * MIN).unwrap();
+    assert_eq!(review.incident.severity, Severity::Critical);
+    assert!(review.incident.needs_review);
+    assert!(review.notices.is_empty());
+}

@@ -64,6 +64,13 @@ pub struct DeliveryFailureLabels {
     pub error: &'static str,
 }
 
+/// Labels: where an analysis came from.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AnalysisLabels {
+    /// `rules`, `llm` or `cache`.
+    pub source: &'static str,
+}
+
 /// Every metric the guardian exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -89,6 +96,8 @@ pub struct Metrics {
     pub outbox_failed: Gauge,
     /// Age of the oldest pending delivery in seconds (0 when none).
     pub outbox_oldest_pending_age_seconds: Gauge,
+    /// Analyses stored.
+    pub analyses: Family<AnalysisLabels, Counter>,
 }
 
 impl Metrics {
@@ -144,6 +153,11 @@ impl Metrics {
             "outbox_failed",
             "Notification deliveries that failed for good",
             self.outbox_failed.clone(),
+        );
+        r.register(
+            "analyses",
+            "Incident analyses stored",
+            self.analyses.clone(),
         );
         r.register(
             "outbox_oldest_pending_age_seconds",

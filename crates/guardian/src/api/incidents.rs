@@ -94,8 +94,17 @@ pub(super) async fn list(
 ) -> Result<Json<IncidentList>, ApiError> {
     let Query(params) = params?;
     let incidents = state.engine.store.list(&filter(&params)?).await?;
+    let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
+    let analyses = state.engine.store.analyses(&ids).await?;
     Ok(Json(IncidentList {
-        incidents: incidents.iter().map(IncidentView::from).collect(),
+        incidents: incidents
+            .iter()
+            .map(|i| {
+                let mut view = IncidentView::from(i);
+                view.analysis = analyses.get(&i.id).map(crate::analyze::summary);
+                view
+            })
+            .collect(),
     }))
 }
 
@@ -119,7 +128,18 @@ pub(super) async fn show(
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no incident with id {id}")))?;
-    Ok(Json(IncidentDetailView::from(&detail)))
+    let mut view = IncidentDetailView::from(&detail);
+    if let Some(record) = state
+        .engine
+        .store
+        .analyses(&[id])
+        .await?
+        .remove(&detail.incident.id)
+    {
+        view.redaction_receipt = record.get("receipt").cloned();
+        view.incident.analysis = Some(record);
+    }
+    Ok(Json(view))
 }
 
 /// Bodies are optional for transitions: empty means all defaults.

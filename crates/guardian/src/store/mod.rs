@@ -232,6 +232,53 @@ pub struct IncidentDetail {
     pub notifications: Vec<StoredNotification>,
 }
 
+/// One recorded LLM call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmCall {
+    /// When.
+    pub at: Millis,
+    /// The incident analysed, if any.
+    pub incident_id: Option<String>,
+    /// Provider name.
+    pub provider: String,
+    /// Model.
+    pub model: String,
+    /// Input tokens (cached ones included).
+    pub input_tokens: u64,
+    /// Cached input tokens.
+    pub cached_input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cost in micro-dollars; `None` when the model has no known price.
+    pub cost_micros: Option<u64>,
+    /// Latency.
+    pub latency_ms: u64,
+    /// `ok`, or the error's metric label.
+    pub outcome: String,
+}
+
+/// Spend inside a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spend {
+    /// Calls.
+    pub calls: u64,
+    /// Tokens in + out.
+    pub tokens: u64,
+    /// Known cost in micro-dollars.
+    pub cost_micros: u64,
+    /// Calls whose cost is unknown.
+    pub unpriced_calls: u64,
+}
+
+/// An incident whose analysis is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueAnalysis {
+    /// The incident.
+    pub incident: Incident,
+    /// Why (`opened`, `reopened`, `escalated`, `new_evidence`).
+    pub trigger: String,
+}
+
 /// What a clock tick did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TickReport {
@@ -345,4 +392,38 @@ pub trait IncidentStore: Send + Sync + 'static {
 
     /// Outbox depth.
     fn outbox_stats(&self) -> impl Future<Output = Result<OutboxStats>> + Send;
+
+    /// Incidents whose analysis is due, oldest change first.
+    fn due_analyses(&self, limit: u32) -> impl Future<Output = Result<Vec<DueAnalysis>>> + Send;
+
+    /// Stores an analysis record (JSON) and clears the due flag, in one transaction with what it
+    /// causes: a raised severity (never lowered) and the review flag.
+    fn record_analysis(
+        &self,
+        id: &str,
+        record: &serde_json::Value,
+        proposed: Severity,
+        needs_review: bool,
+        source: &str,
+        now: Millis,
+    ) -> impl Future<Output = Result<Applied>> + Send;
+
+    /// Stored analysis records by incident id (ids without one are absent).
+    fn analyses(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, serde_json::Value>>> + Send;
+
+    /// Records LLM calls.
+    fn record_llm_calls(&self, calls: &[LlmCall]) -> impl Future<Output = Result<()>> + Send;
+
+    /// What LLM calls cost since `since`.
+    fn llm_spend(&self, since: Millis) -> impl Future<Output = Result<Spend>> + Send;
+
+    /// The newest LLM calls since `since` (at most `limit`).
+    fn llm_calls(
+        &self,
+        since: Millis,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LlmCall>>> + Send;
 }

@@ -21,8 +21,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use super::{
-    Applied, Attempt, DueDelivery, Error, IncidentDetail, IncidentStore, ListFilter, OutboxStats,
-    Result, StoredDelivery, StoredNotification, StoredOccurrence, TickReport,
+    Applied, Attempt, DueAnalysis, DueDelivery, Error, IncidentDetail, IncidentStore, ListFilter,
+    LlmCall, OutboxStats, Result, Spend, StoredDelivery, StoredNotification, StoredOccurrence,
+    TickReport,
 };
 
 /// Sightings kept per incident; the counter keeps the total. Bounded so an event storm cannot
@@ -454,6 +455,20 @@ async fn apply(conn: &mut SqliteConnection, out: &Outcome, now: Millis) -> Resul
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    // The changes that call for a (new) analysis mark it due in this same transaction.
+    let trigger = out.audit.iter().find_map(|a| match a.action {
+        AuditAction::Opened => Some("opened"),
+        AuditAction::Reopened => Some("reopened"),
+        AuditAction::Escalated => Some("escalated"),
+        _ => None,
+    });
+    if let Some(trigger) = trigger {
+        sqlx::query("UPDATE incidents SET analysis_due = 1, analysis_trigger = ?2 WHERE id = ?1")
+            .bind(&i.id)
+            .bind(trigger)
+            .execute(&mut *conn)
+            .await?;
+    }
     for a in &out.audit {
         sqlx::query(
             "INSERT INTO audit (incident_id, at, actor, action, from_status, to_status, note) \
@@ -1088,5 +1103,167 @@ impl IncidentStore for SqliteStore {
             failed: u64::try_from(failed).unwrap_or(0),
             oldest_pending_at,
         })
+    }
+
+    async fn due_analyses(&self, limit: u32) -> Result<Vec<DueAnalysis>> {
+        // Due: flagged by a state change, or the detector now reports a different reason than
+        // the one analysed (materially new evidence). Repeated sightings never qualify.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, CASE WHEN analysis_due = 1 THEN coalesce(analysis_trigger, 'opened') \
+             ELSE 'new_evidence' END FROM incidents \
+             WHERE analysis_due = 1 OR (status != 'resolved' AND analysis IS NOT NULL \
+               AND json_extract(analysis, '$.analyzed_reason') IS NOT reason) \
+             ORDER BY updated_at, id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut conn = self.writer.acquire().await?;
+        for (id, trigger) in rows {
+            if let Some(incident) = incident_by_id(&mut conn, &id).await? {
+                out.push(DueAnalysis { incident, trigger });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_analysis(
+        &self,
+        id: &str,
+        record: &serde_json::Value,
+        proposed: Severity,
+        needs_review: bool,
+        source: &str,
+        now: Millis,
+    ) -> Result<Applied> {
+        let mut tx = self.writer.begin().await?;
+        let incident = incident_by_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "incident",
+                id: id.to_string(),
+            })?;
+        sqlx::query("UPDATE incidents SET analysis = ?2, analysis_due = 0, analysis_trigger = NULL WHERE id = ?1")
+            .bind(id)
+            .bind(record.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let applied = match decide::on_analysis(&incident, proposed, needs_review, source, now) {
+            Some(out) => apply(&mut tx, &out, now).await?,
+            None => Applied {
+                incident,
+                created: false,
+                audit: Vec::new(),
+                notices: Vec::new(),
+                suppressed: false,
+            },
+        };
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn analyses(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>> {
+        let mut out = std::collections::HashMap::new();
+        let mut conn = self.readers.acquire().await?;
+        for id in ids {
+            let row: Option<(Option<String>,)> =
+                sqlx::query_as("SELECT analysis FROM incidents WHERE id = ?1")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some((Some(text),)) = row {
+                let value = serde_json::from_str(&text)
+                    .map_err(|e| corrupt("incidents", format!("analysis: {e}")))?;
+                out.insert(id.clone(), value);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_llm_calls(&self, calls: &[LlmCall]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for c in calls {
+            sqlx::query(
+                "INSERT INTO llm_calls (at, incident_id, provider, model, input_tokens, \
+                 cached_input_tokens, output_tokens, cost_micros, latency_ms, outcome) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .bind(c.at)
+            .bind(&c.incident_id)
+            .bind(&c.provider)
+            .bind(&c.model)
+            .bind(i64::try_from(c.input_tokens).unwrap_or(i64::MAX))
+            .bind(i64::try_from(c.cached_input_tokens).unwrap_or(i64::MAX))
+            .bind(i64::try_from(c.output_tokens).unwrap_or(i64::MAX))
+            .bind(c.cost_micros.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+            .bind(i64::try_from(c.latency_ms).unwrap_or(i64::MAX))
+            .bind(&c.outcome)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn llm_spend(&self, since: Millis) -> Result<Spend> {
+        let (calls, tokens, cost, unpriced): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(input_tokens + output_tokens), 0), \
+             coalesce(sum(cost_micros), 0), coalesce(sum(cost_micros IS NULL), 0) \
+             FROM llm_calls WHERE at >= ?1",
+        )
+        .bind(since)
+        .fetch_one(&self.writer)
+        .await?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(Spend {
+            calls: n(calls),
+            tokens: n(tokens),
+            cost_micros: n(cost),
+            unpriced_calls: n(unpriced),
+        })
+    }
+
+    async fn llm_calls(&self, since: Millis, limit: u32) -> Result<Vec<LlmCall>> {
+        #[allow(clippy::type_complexity)] // one row of the table
+        let rows: Vec<(
+            i64,
+            Option<String>,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            i64,
+            String,
+        )> = sqlx::query_as(
+            "SELECT at, incident_id, provider, model, input_tokens, cached_input_tokens, \
+                 output_tokens, cost_micros, latency_ms, outcome FROM llm_calls \
+                 WHERE at >= ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(rows
+            .into_iter()
+            .map(|r| LlmCall {
+                at: r.0,
+                incident_id: r.1,
+                provider: r.2,
+                model: r.3,
+                input_tokens: n(r.4),
+                cached_input_tokens: n(r.5),
+                output_tokens: n(r.6),
+                cost_micros: r.7.map(n),
+                latency_ms: n(r.8),
+                outcome: r.9,
+            })
+            .collect())
     }
 }

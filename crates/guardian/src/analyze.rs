@@ -1,0 +1,256 @@
+//! The analyze stage: turns incidents whose analysis is due into stored analysis records.
+//!
+//! Durable and quiet: the store marks an incident "analysis due" in the same transaction as the
+//! change that calls for one (opened, reopened, escalated) or when the detector reports a new
+//! reason; this worker picks due incidents up, so a restart loses nothing and repeated sightings
+//! never cost an analysis (or tokens).
+//!
+//! Per incident: collect the numbered evidence from the latest cluster snapshot (none for a
+//! plain `serve`: the incident's own signal is the only evidence), redact it (always), fit it to
+//! the token budget, ask the rules engine, ground the answer, and store the record with the
+//! redaction receipt and the exact redacted context. No store transaction is held meanwhile.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use guardian_core::Incident;
+use guardian_core::analysis::context::{self, Context};
+use guardian_core::analysis::grounding::{self, Report};
+use guardian_core::analysis::{Analysis, Source, fit, rules};
+use guardian_core::detect::Snapshot;
+use guardian_core::redact::Redactor;
+use guardian_core::time::to_rfc3339;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::store::{Applied, IncidentStore, Result};
+
+/// Incidents analysed per pass.
+const BATCH: u32 = 50;
+
+/// Where the analyzer gets the current cluster view from (the live operator's reflector
+/// caches, or the offline snapshot).
+pub trait SnapshotSource: Send + Sync {
+    /// The latest snapshot, if there is one.
+    fn latest(&self) -> Option<Arc<Snapshot>>;
+}
+
+/// A fixed snapshot (offline `scan`).
+pub struct Fixed(pub Arc<Snapshot>);
+
+impl SnapshotSource for Fixed {
+    fn latest(&self) -> Option<Arc<Snapshot>> {
+        Some(self.0.clone())
+    }
+}
+
+/// Tunables.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Collection bounds.
+    pub limits: context::Limits,
+    /// Grounding thresholds.
+    pub grounding: grounding::Policy,
+    /// Token budget of the context.
+    pub context_tokens: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            limits: context::Limits::default(),
+            grounding: grounding::Policy::default(),
+            // Enough for the incident, containers, 15 events and two 30-line log excerpts;
+            // small enough for cheap models and fast local ones.
+            context_tokens: 6_000,
+        }
+    }
+}
+
+/// Estimated tokens of a text when no model tokenizer applies: about four bytes per token for
+/// English and logs, rounded up (tokenizers average 3.5–4.5 bytes on such text).
+pub fn estimate_tokens(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(4)
+}
+
+/// The outcome of analysing one incident, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    /// The grounded answer.
+    pub analysis: Analysis,
+    /// The stored record (answer + provenance + receipt + context).
+    pub record: Value,
+    /// The redacted, fitted context.
+    pub context: Context,
+}
+
+/// The analyzer.
+pub struct Analyzer {
+    engine: Arc<Engine>,
+    redactor: Arc<Redactor>,
+    settings: Settings,
+    snapshots: Option<Arc<dyn SnapshotSource>>,
+}
+
+impl Analyzer {
+    /// Builds the analyzer; without a snapshot source only the incident's signal is evidence.
+    pub fn new(
+        engine: Arc<Engine>,
+        redactor: Arc<Redactor>,
+        settings: Settings,
+        snapshots: Option<Arc<dyn SnapshotSource>>,
+    ) -> Self {
+        Self {
+            engine,
+            redactor,
+            settings,
+            snapshots,
+        }
+    }
+
+    /// The redacted, fitted context of `incident` (what an LLM would be sent).
+    pub fn context(&self, incident: &Incident, snapshot: Option<&Snapshot>) -> Context {
+        let collected = context::collect(incident, snapshot, &self.redactor, &self.settings.limits);
+        fit::fit(collected, self.settings.context_tokens, &estimate_tokens)
+    }
+
+    /// Analyses one incident with the rules engine.
+    pub fn produce(
+        &self,
+        incident: &Incident,
+        snapshot: Option<&Snapshot>,
+        trigger: &str,
+    ) -> Produced {
+        let context = self.context(incident, snapshot);
+        let answer = rules::analyze(&context, incident);
+        let (analysis, report) = grounding::ground(
+            answer,
+            &context,
+            incident.detector_severity,
+            &self.settings.grounding,
+            false,
+        );
+        let record = record(
+            &analysis,
+            Source::Rules,
+            &report,
+            &context,
+            incident,
+            trigger,
+            self.engine.clock.now(),
+        );
+        Produced {
+            analysis,
+            record,
+            context,
+        }
+    }
+
+    /// Analyses and stores one incident.
+    pub async fn analyze(&self, incident: &Incident, trigger: &str) -> Result<Applied> {
+        let snapshot = self.snapshots.as_ref().and_then(|s| s.latest());
+        let produced = self.produce(incident, snapshot.as_deref(), trigger);
+        let applied = self
+            .engine
+            .store
+            .record_analysis(
+                &incident.id,
+                &produced.record,
+                produced.analysis.severity,
+                produced.analysis.needs_human_review,
+                "rules",
+                self.engine.clock.now(),
+            )
+            .await?;
+        tracing::info!(
+            incident = %incident.id, trigger, source = "rules",
+            category = %produced.analysis.category, confidence = produced.analysis.confidence,
+            needs_review = produced.analysis.needs_human_review,
+            evidence = produced.context.evidence.len(), redacted = produced.context.receipt.total(),
+            "Analysed an incident."
+        );
+        self.engine
+            .metrics
+            .analyses
+            .get_or_create(&crate::metrics::AnalysisLabels { source: "rules" })
+            .inc();
+        Ok(applied)
+    }
+
+    /// One pass over every incident whose analysis is due.
+    pub async fn run_once(&self) -> Result<usize> {
+        let due = self.engine.store.due_analyses(BATCH).await?;
+        let n = due.len();
+        for d in due {
+            self.analyze(&d.incident, &d.trigger).await?;
+        }
+        Ok(n)
+    }
+
+    /// Runs passes every `poll` until cancelled.
+    pub async fn run(self: Arc<Self>, poll: Duration, cancel: CancellationToken) {
+        let mut timer = tokio::time::interval(poll);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                _ = timer.tick() => {
+                    if let Err(error) = self.run_once().await {
+                        tracing::error!(error = %error, "An analysis pass failed.");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The stored record: the schema fields plus provenance, grounding, the receipt and the exact
+/// redacted context.
+pub fn record(
+    analysis: &Analysis,
+    source: Source,
+    report: &Report,
+    context: &Context,
+    incident: &Incident,
+    trigger: &str,
+    now: guardian_core::time::Millis,
+) -> Value {
+    let mut value = serde_json::to_value(analysis).unwrap_or_else(|_| json!({}));
+    if let Some(map) = value.as_object_mut() {
+        let extra = json!({
+            "source": source,
+            "provider": null,
+            "model": null,
+            "tokens_in": 0,
+            "tokens_out": 0,
+            "cost_micros": null,
+            "latency_ms": 0,
+            "fallback_reason": null,
+            "trigger": trigger,
+            "analyzed_at": to_rfc3339(now),
+            "analyzed_reason": incident.reason,
+            "grounding": {
+                "unknown_citations": report.unknown_citations,
+                "capped_hypotheses": report.capped,
+                "ungrounded": report.ungrounded,
+            },
+            "trimmed": context.trimmed,
+            "receipt": context.receipt,
+            "context": context,
+        });
+        if let Some(extra) = extra.as_object() {
+            map.extend(extra.clone());
+        }
+    }
+    value
+}
+
+/// The record as listed: without the (large) context.
+pub fn summary(record: &Value) -> Value {
+    let mut v = record.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.remove("context");
+    }
+    v
+}
