@@ -32,8 +32,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The operator: everything `serve` does plus the Kubernetes detectors (KUBECONFIG or
+    /// in-cluster config).
+    Run(ServeArgs),
     /// Engine, store, HTTP API and Alertmanager receiver, without Kubernetes.
     Serve(ServeArgs),
+    /// Offline detection over a snapshot directory (e.g. `kubectl cluster-info dump`).
+    Scan(crate::scan::ScanArgs),
     /// Incidents, through the HTTP API.
     Incidents(IncidentsArgs),
     /// Validate the configuration and print it with secrets masked.
@@ -64,6 +69,16 @@ struct ServeArgs {
     /// SQLite file (overrides store.path; default guardian.db).
     #[arg(long, env = "GUARDIAN_STORE")]
     store: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn load(self) -> Result<config::Settings, config::Error> {
+        let overrides = Overrides {
+            listen: self.listen,
+            store: self.store,
+        };
+        config::load(self.config.config.as_deref(), &overrides)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -182,18 +197,23 @@ const EXIT_CONFIG: u8 = 2;
 impl Command {
     async fn run(self) -> anyhow::Result<ExitCode> {
         match self {
-            Command::Serve(args) => {
-                let overrides = Overrides {
-                    listen: args.listen,
-                    store: args.store,
+            Command::Run(args) => {
+                let settings = match args.load() {
+                    Ok(s) => s,
+                    Err(error) => return Ok(config_error(&error)),
                 };
-                let settings = match config::load(args.config.config.as_deref(), &overrides) {
+                crate::run::run(settings).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Serve(args) => {
+                let settings = match args.load() {
                     Ok(s) => s,
                     Err(error) => return Ok(config_error(&error)),
                 };
                 crate::serve::run(settings).await?;
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Scan(args) => crate::scan::run(args).await,
             Command::CheckConfig(args) => {
                 match config::load(args.config.as_deref(), &Overrides::default()) {
                     Ok(settings) => {

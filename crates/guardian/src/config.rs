@@ -43,6 +43,8 @@ pub struct Config {
     pub alertmanager: AlertmanagerConfig,
     /// Notification channels, routing and delivery.
     pub notifications: NotificationsConfig,
+    /// Kubernetes detectors (`guardian run` only; `serve` ignores this section).
+    pub kubernetes: KubernetesConfig,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             escalation: EscalationConfig::default(),
             alertmanager: AlertmanagerConfig::default(),
             notifications: NotificationsConfig::default(),
+            kubernetes: KubernetesConfig::default(),
         }
     }
 }
@@ -240,6 +243,160 @@ impl Default for NotificationsConfig {
             poll_interval_ms: 1_000,
         }
     }
+}
+
+/// Kubernetes detectors: what `guardian run` watches and how often it scans its caches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KubernetesConfig {
+    /// Namespaces to watch; empty = all namespaces. With a list, one watch per namespace and
+    /// kind is opened (so a namespaced Role per namespace is enough for namespaced kinds);
+    /// Nodes and StorageClasses are cluster-scoped and always watched cluster-wide.
+    pub namespaces: Vec<String>,
+    /// Namespaces never watched (filtered server-side with a field selector when watching all
+    /// namespaces). Incidents already open in them are left alone, never auto-resolved.
+    pub exclude_namespaces: Vec<String>,
+    /// Label selectors (`key=value`, `key!=value`, `key`, `!key`; comma = and) on objects'
+    /// own labels. A failure on a matching object, or whose top owner matches (label the
+    /// Deployment, not its pods), is ignored and its incidents are left alone.
+    pub exclude_labels: Vec<String>,
+    /// How often the caches are scanned: every detector runs over them, then the reconcile
+    /// pass resolves incidents whose cause is gone. Each scan is one sighting per incident.
+    pub scan_interval_secs: u64,
+    /// The first scan waits for every watch to finish its initial list, at most this long;
+    /// kinds still not synced then stay out of the scans (never "recovered") until they sync.
+    pub startup_grace_secs: u64,
+    /// Run even when the start-up permission check finds that this identity can read Secrets
+    /// or write workloads. Off by default: the guardian is read-only by design, and a broad
+    /// identity in a compromised process is a cluster takeover.
+    pub allow_broad_permissions: bool,
+    /// Detector tunables (graces, thresholds). `cluster_name` is copied from the top-level
+    /// `cluster_name`; `exclude_namespaces` is merged with `kubernetes.exclude_namespaces`.
+    pub detection: guardian_core::detect::Settings,
+}
+
+/// Namespaces excluded by default: the control plane's own. Their failures are the cloud
+/// provider's (or the platform team's) business and would drown application incidents.
+pub const DEFAULT_EXCLUDED_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        Self {
+            namespaces: Vec::new(),
+            exclude_namespaces: DEFAULT_EXCLUDED_NAMESPACES
+                .iter()
+                .map(|n| (*n).to_string())
+                .collect(),
+            exclude_labels: vec!["guardian.io/ignore=true".into()],
+            scan_interval_secs: 30,
+            startup_grace_secs: 30,
+            allow_broad_permissions: false,
+            detection: guardian_core::detect::Settings::default(),
+        }
+    }
+}
+
+impl KubernetesConfig {
+    /// The detector settings in effect: `cluster_name` from the top level, excluded
+    /// namespaces merged.
+    pub fn detection_settings(&self, cluster_name: &str) -> guardian_core::detect::Settings {
+        let mut settings = self.detection.clone();
+        settings.cluster_name = cluster_name.to_string();
+        for ns in &self.exclude_namespaces {
+            if !settings.exclude_namespaces.contains(ns) {
+                settings.exclude_namespaces.push(ns.clone());
+            }
+        }
+        settings
+    }
+
+    fn validate(&self, cluster_name: &str) -> Result<(), Error> {
+        let bad = |key: String, message: String| Err(Error::Invalid { key, message });
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, ns) in self.namespaces.iter().enumerate() {
+            if !is_dns_label(ns) {
+                return bad(
+                    format!("kubernetes.namespaces[{i}]"),
+                    format!("`{ns}` is not a namespace name (lowercase DNS label)"),
+                );
+            }
+            if !seen.insert(ns) {
+                return bad(
+                    format!("kubernetes.namespaces[{i}]"),
+                    format!("`{ns}` is listed twice"),
+                );
+            }
+            if self.exclude_namespaces.contains(ns) {
+                return bad(
+                    format!("kubernetes.namespaces[{i}]"),
+                    format!("`{ns}` is also in kubernetes.exclude_namespaces"),
+                );
+            }
+        }
+        for (i, ns) in self.exclude_namespaces.iter().enumerate() {
+            if !is_dns_label(ns) {
+                return bad(
+                    format!("kubernetes.exclude_namespaces[{i}]"),
+                    format!("`{ns}` is not a namespace name (lowercase DNS label)"),
+                );
+            }
+        }
+        for (i, selector) in self.exclude_labels.iter().enumerate() {
+            if let Err(e) = crate::k8s::selector::LabelSelector::parse(selector) {
+                return bad(format!("kubernetes.exclude_labels[{i}]"), e.to_string());
+            }
+        }
+        if !(1..=3600).contains(&self.scan_interval_secs) {
+            return bad(
+                "kubernetes.scan_interval_secs".into(),
+                "must be between 1 and 3600".into(),
+            );
+        }
+        if self.startup_grace_secs > 3600 {
+            return bad(
+                "kubernetes.startup_grace_secs".into(),
+                "must be at most 3600".into(),
+            );
+        }
+        let d = &self.detection;
+        let default_name = guardian_core::detect::Settings::default().cluster_name;
+        if d.cluster_name != default_name && d.cluster_name != cluster_name {
+            return bad(
+                "kubernetes.detection.cluster_name".into(),
+                "set the top-level `cluster_name` instead (it is copied here)".into(),
+            );
+        }
+        if d.certificate_expiry_critical_days > d.certificate_expiry_warning_days {
+            return bad(
+                "kubernetes.detection.certificate_expiry_critical_days".into(),
+                "must not exceed kubernetes.detection.certificate_expiry_warning_days".into(),
+            );
+        }
+        if d.restart_threshold == 0 {
+            return bad(
+                "kubernetes.detection.restart_threshold".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if d.log_tail_lines == 0 {
+            return bad(
+                "kubernetes.detection.log_tail_lines".into(),
+                "must be at least 1".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// RFC 1123 label: what a namespace name must be.
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 /// Where a secret is read from: exactly one of `env` (variable name) or `file` (a mounted
@@ -652,6 +809,7 @@ impl Config {
                 "must not be shorter than escalation.persistent_unacked_secs",
             );
         }
+        self.kubernetes.validate(&self.cluster_name)?;
         self.validate_notifications()
     }
 
@@ -930,6 +1088,55 @@ mod tests {
         let mut c = Config::default();
         c.api.listen = "nowhere".into();
         assert!(c.validate().unwrap_err().to_string().contains("api.listen"));
+    }
+
+    #[test]
+    fn kubernetes_section_is_validated_by_key() {
+        let msg = parse_err("kubernetes:\n  namespacez: [a]\n");
+        assert!(msg.contains("key `kubernetes.namespacez`"), "{msg}");
+        let msg = parse_err("kubernetes:\n  detection:\n    pod_grace: 1\n");
+        assert!(
+            msg.contains("key `kubernetes.detection.pod_grace`"),
+            "{msg}"
+        );
+        let invalid = |text: &str| {
+            parse(Path::new("c.yaml"), text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = invalid("kubernetes:\n  namespaces: [Shop]\n");
+        assert!(msg.contains("kubernetes.namespaces[0]"), "{msg}");
+        let msg = invalid("kubernetes:\n  namespaces: [kube-system]\n");
+        assert!(
+            msg.contains("also in kubernetes.exclude_namespaces"),
+            "{msg}"
+        );
+        let msg = invalid("kubernetes:\n  exclude_labels: [\"a=b\", \"=x\"]\n");
+        assert!(msg.contains("kubernetes.exclude_labels[1]"), "{msg}");
+        let msg = invalid("kubernetes:\n  scan_interval_secs: 0\n");
+        assert!(msg.contains("kubernetes.scan_interval_secs"), "{msg}");
+        let msg = invalid("kubernetes:\n  detection:\n    cluster_name: other\n");
+        assert!(msg.contains("kubernetes.detection.cluster_name"), "{msg}");
+    }
+
+    #[test]
+    fn detection_settings_take_the_cluster_name_and_merge_exclusions() {
+        let c = parse(
+            Path::new("c.yaml"),
+            "cluster_name: prod\nkubernetes:\n  exclude_namespaces: [a]\n  detection:\n    exclude_namespaces: [b]\n    node_not_ready_grace_secs: 5\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let d = c.kubernetes.detection_settings(&c.cluster_name);
+        assert_eq!(d.cluster_name, "prod");
+        assert_eq!(d.exclude_namespaces, vec!["b".to_string(), "a".to_string()]);
+        assert_eq!(d.node_not_ready_grace_secs, 5);
+        assert_eq!(
+            Config::default().kubernetes.exclude_namespaces,
+            DEFAULT_EXCLUDED_NAMESPACES
+        );
     }
 
     #[test]

@@ -1,4 +1,9 @@
 //! `guardian serve`: store, engine, clock and HTTP API, without Kubernetes.
+//!
+//! The start-up path is shared with `guardian run` (`crate::run`): [`build_with`] (store,
+//! engine, router, outbox; extra metrics registered by the caller), [`bind`], then [`serve`]
+//! (HTTP server, clock ticker, delivery worker, and the caller's background tasks, until a
+//! cancellation token fires).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +28,22 @@ pub struct Server {
     pub router: axum::Router,
     /// The notification delivery worker.
     pub outbox: Arc<Outbox>,
+    /// The mandatory redactor (configured secrets included), for other signal sources.
+    pub redactor: Arc<Redactor>,
 }
 
 /// Opens the store and builds the engine and router.
 pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> {
+    build_with(settings, clock, |_| {}).await
+}
+
+/// [`build`], letting the caller register its own metrics in the one registry `/metrics`
+/// renders (the Kubernetes side does).
+pub async fn build_with(
+    settings: &Settings,
+    clock: Clock,
+    register: impl FnOnce(&mut Registry),
+) -> anyhow::Result<Server> {
     let config = &settings.config;
     let store = SqliteStore::open(&Options {
         path: config.store.path.clone(),
@@ -43,6 +60,7 @@ pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> 
     let metrics = Arc::new(Metrics::default());
     let mut registry = Registry::default();
     metrics.register(&mut registry);
+    register(&mut registry);
     let engine = Arc::new(Engine {
         store,
         policy: config.policy(),
@@ -51,6 +69,7 @@ pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> 
     });
     // Configured secrets are masked wherever they might be echoed (e.g. pasted into a note).
     let redactor = Arc::new(Redactor::new(settings.secrets.values()));
+    let redactor_for_callers = redactor.clone();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_millis(
             config.notifications.request_timeout_ms,
@@ -83,22 +102,56 @@ pub async fn build(settings: &Settings, clock: Clock) -> anyhow::Result<Server> 
         engine,
         router,
         outbox,
+        redactor: redactor_for_callers,
     })
 }
 
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let server = build(&settings, Clock::System).await?;
+    let listener = bind(&settings).await?;
+    let cancel = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+    serve(server, listener, &settings, cancel, Vec::new()).await
+}
+
+/// Binds the configured listen address.
+pub async fn bind(settings: &Settings) -> anyhow::Result<tokio::net::TcpListener> {
     let addr = settings.config.listen_addr();
-    let listener = tokio::net::TcpListener::bind(addr)
+    tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("unable to listen on {addr}"))?;
+        .with_context(|| format!("unable to listen on {addr}"))
+}
+
+/// Cancels `cancel` on SIGINT/SIGTERM.
+pub async fn cancel_on_signal(cancel: CancellationToken) {
+    tokio::select! {
+        () = shutdown_signal() => {
+            tracing::info!("Shutting down.");
+            cancel.cancel();
+        }
+        () = cancel.cancelled() => {}
+    }
+}
+
+/// Serves the API on `listener` and runs the clock ticker and the delivery worker until
+/// `cancel` fires; then waits for them and for `background` (tasks that use the store and
+/// end on the same token) before closing the store.
+pub async fn serve(
+    server: Server,
+    listener: tokio::net::TcpListener,
+    settings: &Settings,
+    cancel: CancellationToken,
+    background: Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    let addr = listener
+        .local_addr()
+        .context("unable to read the listen address")?;
     if settings.secrets.api_token.is_none() {
         tracing::warn!(
             "No API token is configured, so every protected route answers 401. Set GUARDIAN_API_TOKEN to enable the API."
         );
     }
-    let cancel = CancellationToken::new();
     let ticker = tokio::spawn(server.engine.clone().run_ticker(
         Duration::from_secs(settings.config.incidents.tick_interval_secs),
         cancel.clone(),
@@ -114,19 +167,18 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "Guardian is serving."
     );
     let shutdown = cancel.clone();
-    axum::serve(listener, server.router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("Shutting down.");
-            shutdown.cancel();
-        })
+    let served = axum::serve(listener, server.router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
-        .context("the HTTP server failed")?;
+        .context("the HTTP server failed");
     cancel.cancel();
     let _ = ticker.await;
     let _ = deliveries.await;
+    for task in background {
+        let _ = task.await;
+    }
     server.engine.store.close().await;
-    Ok(())
+    served
 }
 
 async fn shutdown_signal() {

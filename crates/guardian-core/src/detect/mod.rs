@@ -449,7 +449,12 @@ pub fn recoveries(
         {
             continue;
         }
-        let covering: Vec<&Coverage> = coverage.iter().filter(|c| c.covers(incident)).collect();
+        let mut covering: Vec<&Coverage> =
+            coverage.iter().filter(|c| c.covers(incident)).collect();
+        // Several detectors can produce one class (the pod scanner also reports volume_binding
+        // for a pod stuck on its claim); the one that opened the incident speaks first, so the
+        // audit names the detector that actually saw the recovery.
+        covering.sort_by_key(|c| c.detector != incident.detector);
         let verdict = if let Some(c) = covering
             .iter()
             .find(|c| c.resolution == Resolution::WhenAbsent)
@@ -475,7 +480,9 @@ pub fn recoveries(
             out.push(Observation::Recovered {
                 fingerprint: incident.fingerprint.clone(),
                 detector: covering
-                    .first()
+                    .iter()
+                    .find(|c| c.resolution == Resolution::WhenAbsent)
+                    .or(covering.first())
                     .map_or("reconcile", |c| c.detector)
                     .to_string(),
                 note,
