@@ -36,6 +36,32 @@ pub trait SnapshotSource: Send + Sync {
     fn latest(&self) -> Option<Arc<Snapshot>>;
 }
 
+/// The latest snapshot of the live operator's scan loop (empty until the first scan, and for
+/// a plain `serve`).
+#[derive(Default)]
+pub struct Latest(std::sync::RwLock<Option<Arc<Snapshot>>>);
+
+impl Latest {
+    /// Replaces the snapshot.
+    pub fn set(&self, snapshot: Arc<Snapshot>) {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc; the value is
+        // still a whole snapshot, so keep using it.
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot);
+    }
+}
+
+impl SnapshotSource for Latest {
+    fn latest(&self) -> Option<Arc<Snapshot>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// A fixed snapshot (offline `scan`).
 pub struct Fixed(pub Arc<Snapshot>);
 
@@ -202,6 +228,51 @@ impl Analyzer {
                 }
             }
         }
+    }
+}
+
+/// The redacted, fitted context of `incident` (what an LLM would be sent).
+pub fn context_of(
+    incident: &Incident,
+    snapshot: Option<&Snapshot>,
+    redactor: &Redactor,
+    settings: &Settings,
+) -> Context {
+    let collected = context::collect(incident, snapshot, redactor, &settings.limits);
+    fit::fit(collected, settings.context_tokens, &estimate_tokens)
+}
+
+/// Analyses one incident with the rules engine: context, answer, grounding, record.
+pub fn produce(
+    incident: &Incident,
+    snapshot: Option<&Snapshot>,
+    redactor: &Redactor,
+    settings: &Settings,
+    trigger: &str,
+    now: guardian_core::time::Millis,
+) -> Produced {
+    let context = context_of(incident, snapshot, redactor, settings);
+    let answer = rules::analyze(&context, incident);
+    let (analysis, report) = grounding::ground(
+        answer,
+        &context,
+        incident.detector_severity,
+        &settings.grounding,
+        false,
+    );
+    let record = record(
+        &analysis,
+        Source::Rules,
+        &report,
+        &context,
+        incident,
+        trigger,
+        now,
+    );
+    Produced {
+        analysis,
+        record,
+        context,
     }
 }
 

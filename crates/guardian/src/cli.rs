@@ -43,6 +43,12 @@ enum Command {
     Incidents(IncidentsArgs),
     /// Validate the configuration and print it with secrets masked.
     CheckConfig(ConfigArgs),
+    /// Print what would leave the process for FILE (stdin when absent): the redacted text on
+    /// stdout, the redaction receipt on stderr.
+    Redact {
+        /// File to redact (JSON, YAML or text).
+        file: Option<PathBuf>,
+    },
     /// Print the analysis answer's JSON schema.
     PrintSchema,
     /// Print the configuration reference (docs/configuration.md) generated from the config types.
@@ -224,6 +230,7 @@ impl Command {
                     Err(error) => Ok(config_error(&error)),
                 }
             }
+            Command::Redact { file } => Ok(crate::redact_cmd::run(file.as_deref())),
             Command::PrintSchema => {
                 println!(
                     "{}",

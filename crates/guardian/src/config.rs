@@ -43,6 +43,8 @@ pub struct Config {
     pub alertmanager: AlertmanagerConfig,
     /// Notification channels, routing and delivery.
     pub notifications: NotificationsConfig,
+    /// Root-cause analysis.
+    pub analysis: AnalysisConfig,
     /// Kubernetes detectors (`guardian run` only; `serve` ignores this section).
     pub kubernetes: KubernetesConfig,
 }
@@ -57,6 +59,7 @@ impl Default for Config {
             escalation: EscalationConfig::default(),
             alertmanager: AlertmanagerConfig::default(),
             notifications: NotificationsConfig::default(),
+            analysis: AnalysisConfig::default(),
             kubernetes: KubernetesConfig::default(),
         }
     }
@@ -197,6 +200,91 @@ impl Default for AlertmanagerConfig {
             namespaces: Vec::new(),
             default_severity: Severity::Warning,
         }
+    }
+}
+
+/// Root-cause analysis. The built-in rules engine always runs (it is the default and the
+/// fallback); redaction cannot be turned off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    /// Token budget of one incident's context; larger contexts are trimmed (logs first, never
+    /// mid-structure) and the trimming is recorded.
+    pub context_tokens: u64,
+    /// Below this confidence an analysis is flagged `needs_human_review`.
+    pub review_threshold: f64,
+    /// Confidence cap for hypotheses that cite no existing evidence.
+    pub uncited_cap: f64,
+    /// Pods of the incident's owner described in the context.
+    pub max_pods: usize,
+    /// Events kept in the context.
+    pub max_events: usize,
+    /// Lines per log excerpt (error lines first).
+    pub max_log_lines: usize,
+    /// How often the analysis worker looks for incidents whose analysis is due.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        let limits = guardian_core::analysis::context::Limits::default();
+        let grounding = guardian_core::analysis::grounding::Policy::default();
+        Self {
+            context_tokens: crate::analyze::Settings::default().context_tokens,
+            review_threshold: grounding.review_threshold,
+            uncited_cap: grounding.uncited_cap,
+            max_pods: limits.max_pods,
+            max_events: limits.max_events,
+            max_log_lines: limits.max_log_lines,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// The analyzer's settings.
+    pub fn settings(&self) -> crate::analyze::Settings {
+        crate::analyze::Settings {
+            limits: guardian_core::analysis::context::Limits {
+                max_pods: self.max_pods,
+                max_events: self.max_events,
+                max_log_lines: self.max_log_lines,
+                ..guardian_core::analysis::context::Limits::default()
+            },
+            grounding: guardian_core::analysis::grounding::Policy {
+                review_threshold: self.review_threshold,
+                uncited_cap: self.uncited_cap,
+            },
+            context_tokens: self.context_tokens,
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |key: &str, message: &str| {
+            Err(Error::Invalid {
+                key: key.to_string(),
+                message: message.to_string(),
+            })
+        };
+        if self.context_tokens < 256 {
+            return bad("analysis.context_tokens", "must be at least 256");
+        }
+        if !(0.0..=1.0).contains(&self.review_threshold) {
+            return bad("analysis.review_threshold", "must be between 0 and 1");
+        }
+        if !(0.0..=1.0).contains(&self.uncited_cap) {
+            return bad("analysis.uncited_cap", "must be between 0 and 1");
+        }
+        if self.max_pods == 0 || self.max_log_lines == 0 {
+            return bad(
+                "analysis.max_pods",
+                "max_pods and max_log_lines must be positive",
+            );
+        }
+        if self.poll_interval_ms == 0 {
+            return bad("analysis.poll_interval_ms", "must be positive");
+        }
+        Ok(())
     }
 }
 
@@ -810,6 +898,7 @@ impl Config {
             );
         }
         self.kubernetes.validate(&self.cluster_name)?;
+        self.analysis.validate()?;
         self.validate_notifications()
     }
 

@@ -75,6 +75,7 @@ pub async fn start(
         &settings.config,
         server.redactor.clone(),
         metrics,
+        server.latest.clone(),
         cancel.clone(),
     )
     .await

@@ -47,6 +47,10 @@ pub struct ScanArgs {
     /// Output format (default: table on a terminal, else json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Also print, per incident, the exact redacted request an LLM would be sent (system
+    /// prompt, evidence, schema) — on stderr, so stdout stays parseable.
+    #[arg(long)]
+    pub show_prompt: bool,
     /// Configuration file (cluster name, lifecycle policy); default
     /// /etc/guardian/config.yaml when present, else embedded defaults.
     #[arg(long, env = "GUARDIAN_CONFIG")]
@@ -78,6 +82,8 @@ pub struct ScanResult {
     pub signals: usize,
     /// Documents the loader skipped.
     pub skipped: Vec<String>,
+    /// With `--show-prompt`: the redacted request per incident.
+    pub prompts: Vec<String>,
 }
 
 /// Runs `guardian scan` and prints the result.
@@ -99,6 +105,9 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         Format::Json
     });
+    for prompt in &result.prompts {
+        eprintln!("{prompt}");
+    }
     print!("{}", render(&result, format)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -117,10 +126,8 @@ pub async fn scan(
             args.snapshot.display()
         ),
     };
-    let settings = detect::Settings {
-        cluster_name: config.cluster_name.clone(),
-        ..detect::Settings::default()
-    };
+    // The same detection settings as the live operator, so offline and live agree.
+    let settings = config.kubernetes.detection_settings(&config.cluster_name);
     let signals = detect::run_with(&loaded.snapshot, &settings, now, redactor);
     let policy = config.policy();
 
@@ -149,7 +156,35 @@ pub async fn scan(
     store.close().await;
     let incidents = outcome.context("unable to deduplicate the signals")?;
 
-    let mut views: Vec<IncidentView> = incidents.iter().map(IncidentView::from).collect();
+    // Every incident gets an analysis from the rules engine over the same snapshot.
+    let analysis = config.analysis.settings();
+    let mut prompts = Vec::new();
+    let mut views: Vec<IncidentView> = incidents
+        .iter()
+        .map(|incident| {
+            let produced = crate::analyze::produce(
+                incident,
+                Some(&loaded.snapshot),
+                redactor,
+                &analysis,
+                "opened",
+                now,
+            );
+            if args.show_prompt {
+                let schema = guardian_core::analysis::schema();
+                prompts.push(format!(
+                    "### {} {}\n--- system\n{}\n--- user\n{}",
+                    incident.object,
+                    incident.category,
+                    guardian_core::analysis::prompt::SYSTEM,
+                    guardian_core::analysis::prompt::user(&produced.context, &schema)
+                ));
+            }
+            let mut view = IncidentView::from(incident);
+            view.analysis = Some(crate::analyze::summary(&produced.record));
+            view
+        })
+        .collect();
     views.sort_by(|a, b| {
         (&a.namespace, &a.object.kind, &a.object.name, &a.category).cmp(&(
             &b.namespace,
@@ -160,6 +195,7 @@ pub async fn scan(
     });
     Ok(ScanResult {
         now,
+        prompts,
         incidents: views,
         signals: signals.len(),
         skipped: loaded.skipped,

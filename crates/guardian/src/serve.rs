@@ -13,6 +13,7 @@ use guardian_core::redact::Redactor;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
+use crate::analyze::{Analyzer, Latest};
 use crate::api::{self, AppState, Limits};
 use crate::config::Settings;
 use crate::engine::{Clock, Engine};
@@ -30,6 +31,10 @@ pub struct Server {
     pub outbox: Arc<Outbox>,
     /// The mandatory redactor (configured secrets included), for other signal sources.
     pub redactor: Arc<Redactor>,
+    /// The analyze stage.
+    pub analyzer: Arc<Analyzer>,
+    /// The cluster view the analyzer reads (filled by the live operator's scans).
+    pub latest: Arc<Latest>,
 }
 
 /// Opens the store and builds the engine and router.
@@ -70,6 +75,13 @@ pub async fn build_with(
     // Configured secrets are masked wherever they might be echoed (e.g. pasted into a note).
     let redactor = Arc::new(Redactor::new(settings.secrets.values()));
     let redactor_for_callers = redactor.clone();
+    let latest = Arc::new(Latest::default());
+    let analyzer = Arc::new(Analyzer::new(
+        engine.clone(),
+        redactor.clone(),
+        config.analysis.settings(),
+        Some(latest.clone()),
+    ));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_millis(
             config.notifications.request_timeout_ms,
@@ -102,6 +114,8 @@ pub async fn build_with(
         engine,
         router,
         outbox,
+        analyzer,
+        latest,
         redactor: redactor_for_callers,
     })
 }
@@ -160,6 +174,10 @@ pub async fn serve(
         Duration::from_millis(settings.config.notifications.poll_interval_ms),
         cancel.clone(),
     ));
+    let analyses = tokio::spawn(server.analyzer.clone().run(
+        Duration::from_millis(settings.config.analysis.poll_interval_ms),
+        cancel.clone(),
+    ));
     tracing::info!(
         %addr,
         store = %settings.config.store.path.display(),
@@ -174,6 +192,7 @@ pub async fn serve(
     cancel.cancel();
     let _ = ticker.await;
     let _ = deliveries.await;
+    let _ = analyses.await;
     for task in background {
         let _ = task.await;
     }

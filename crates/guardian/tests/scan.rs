@@ -23,6 +23,7 @@ fn args(name: &str) -> ScanArgs {
         snapshot: example(name),
         now: None,
         format: Some(Format::Json),
+        show_prompt: false,
         config: None,
     }
 }
@@ -383,4 +384,91 @@ fn binary_prints_a_table_and_reports_bad_directories() {
         "yesterday",
     ]);
     assert!(!out.status.success());
+}
+
+/// The rules engine explains every shipped example with the incident's own class (or, for a
+/// crash loop whose last termination was an OOM kill, the OOM kill), grounded in evidence.
+#[tokio::test]
+async fn every_example_gets_a_grounded_analysis_of_the_right_category() {
+    for name in [
+        "oom-kill",
+        "bad-image-tag",
+        "missing-configmap-key",
+        "crash-loop",
+        "network-isolation",
+        "pvc-full",
+        "certificate-expiry",
+        "backup-job-failure",
+        "node-drain",
+    ] {
+        let result = scan(&args(name), &Config::default(), &Redactor::default())
+            .await
+            .unwrap();
+        assert!(!result.incidents.is_empty(), "{name}");
+        for i in &result.incidents {
+            let a = i
+                .analysis
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: no analysis"));
+            assert_eq!(a["source"], "rules", "{name}");
+            assert_eq!(
+                a["category"],
+                i.category.as_str(),
+                "{name}: {}",
+                a["summary"]
+            );
+            let parsed: guardian_core::analysis::Analysis = {
+                let mut v = a.clone();
+                let map = v.as_object_mut().unwrap();
+                for extra in [
+                    "source",
+                    "provider",
+                    "model",
+                    "tokens_in",
+                    "tokens_out",
+                    "cost_micros",
+                    "latency_ms",
+                    "fallback_reason",
+                    "trigger",
+                    "analyzed_at",
+                    "analyzed_reason",
+                    "grounding",
+                    "trimmed",
+                    "receipt",
+                ] {
+                    map.remove(extra);
+                }
+                serde_json::from_value(v).unwrap_or_else(|e| panic!("{name}: {e}"))
+            };
+            assert!(parsed.check().is_empty(), "{name}: {:?}", parsed.check());
+            let cited: Vec<&String> = parsed.hypotheses.iter().flat_map(|h| &h.evidence).collect();
+            assert!(
+                cited.iter().any(|id| id.as_str() != "E1"),
+                "{name}/{}: only the signal is cited",
+                i.category
+            );
+            assert!(
+                a.get("context").is_none(),
+                "listed analyses carry no context"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn show_prompt_returns_the_redacted_request_with_the_data_block() {
+    let mut a = args("network-isolation");
+    a.show_prompt = true;
+    let result = scan(&a, &Config::default(), &Redactor::default())
+        .await
+        .unwrap();
+    assert_eq!(result.prompts.len(), result.incidents.len());
+    let prompt = &result.prompts[0];
+    assert!(prompt.contains(guardian_core::analysis::prompt::SYSTEM));
+    assert!(prompt.contains("<<<EVIDENCE") && prompt.contains("EVIDENCE>>>"));
+    assert!(
+        prompt.contains("\"needs_human_review\""),
+        "the schema travels with the request"
+    );
+    assert!(prompt.contains("\"id\": \"E1\""));
 }

@@ -205,6 +205,7 @@ impl Operator {
         config: &Config,
         redactor: Arc<Redactor>,
         metrics: Arc<KubernetesMetrics>,
+        latest: Arc<crate::analyze::Latest>,
         cancel: CancellationToken,
     ) -> Result<Self> {
         let k = &config.kubernetes;
@@ -212,8 +213,15 @@ impl Operator {
         rbac::check_reads(&client, &kinds, k).await?;
         let (reflectors, mut tasks) = reflect::start_all(&client, &kinds, k, &metrics, &cancel);
         let reflectors = Arc::new(reflectors);
-        let scanner = scan::Scanner::new(reflectors.clone(), engine, config, redactor, metrics)
-            .map_err(|source| Error::Selector { source })?;
+        let scanner = scan::Scanner::new(
+            reflectors.clone(),
+            engine,
+            config,
+            redactor,
+            metrics,
+            latest,
+        )
+        .map_err(|source| Error::Selector { source })?;
         tasks.push(tokio::spawn(scanner.run(
             Duration::from_secs(k.scan_interval_secs),
             Duration::from_secs(k.startup_grace_secs),

@@ -108,6 +108,8 @@ pub struct Scanner {
     last_unlisted: Vec<String>,
     /// Malformed-object count of the previous scan, same reason.
     last_malformed: usize,
+    /// Where the analyzer reads the cluster view from: the snapshot of the latest scan.
+    latest: Arc<crate::analyze::Latest>,
 }
 
 impl Scanner {
@@ -118,6 +120,7 @@ impl Scanner {
         config: &Config,
         redactor: Arc<Redactor>,
         metrics: Arc<KubernetesMetrics>,
+        latest: Arc<crate::analyze::Latest>,
     ) -> Result<Self, SelectorError> {
         Ok(Self {
             reflectors,
@@ -128,6 +131,7 @@ impl Scanner {
             metrics,
             last_unlisted: Vec::new(),
             last_malformed: 0,
+            latest,
         })
     }
 
@@ -230,6 +234,7 @@ impl Scanner {
             duration_ms = elapsed.as_millis() as u64,
             "Scanned the caches."
         );
+        self.latest.set(Arc::new(snapshot));
         report
     }
 

@@ -24,6 +24,8 @@ pub struct TestServer {
     pub url: String,
     pub engine: Arc<Engine>,
     outbox: Arc<guardian::notify::outbox::Outbox>,
+    pub analyzer: Arc<guardian::analyze::Analyzer>,
+    pub latest: Arc<guardian::analyze::Latest>,
     pub clock: Arc<AtomicI64>,
     pub http: reqwest::Client,
     pub db: PathBuf,
@@ -69,12 +71,16 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = server.router;
         let outbox = server.outbox;
+        let analyzer = server.analyzer;
+        let latest = server.latest;
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
         Self {
             url,
             outbox,
+            analyzer,
+            latest,
             engine: server.engine,
             clock,
             http: reqwest::Client::new(),
