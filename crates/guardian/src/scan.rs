@@ -213,8 +213,59 @@ pub fn render(result: &ScanResult, format: Format) -> anyhow::Result<String> {
             text.push('\n');
             text
         }
-        Format::Table => crate::client::incidents_table(&result.incidents, result.now),
+        Format::Table => table(&result.incidents),
     })
+}
+
+/// The offline table: no ids (the scratch store is gone) and no ages (everything is judged at
+/// one instant), but the analysis' verdict.
+fn table(incidents: &[IncidentView]) -> String {
+    if incidents.is_empty() {
+        return "No incidents found.\n".into();
+    }
+    let rows: Vec<Vec<String>> = incidents
+        .iter()
+        .map(|i| {
+            let a = i.analysis.as_ref();
+            let confidence = a
+                .and_then(|a| a["confidence"].as_f64())
+                .map_or("-".to_string(), |c| format!("{:.0}%", c * 100.0));
+            let review = a
+                .and_then(|a| a["needs_human_review"].as_bool())
+                .map_or("-", |r| if r { "yes" } else { "no" });
+            let cause = a
+                .and_then(|a| a["hypotheses"][0]["cause"].as_str())
+                .unwrap_or(&i.summary);
+            let cause: String = if cause.chars().count() > 80 {
+                cause.chars().take(79).chain(['…']).collect()
+            } else {
+                cause.to_string()
+            };
+            vec![
+                i.namespace.clone().unwrap_or_else(|| "-".into()),
+                format!("{}/{}", i.object.kind, i.object.name),
+                i.category.clone(),
+                i.severity.clone(),
+                i.occurrences.to_string(),
+                confidence,
+                review.to_string(),
+                cause,
+            ]
+        })
+        .collect();
+    crate::client::table(
+        &[
+            "NAMESPACE",
+            "OBJECT",
+            "CATEGORY",
+            "SEVERITY",
+            "SEEN",
+            "CONFIDENCE",
+            "REVIEW",
+            "LIKELY CAUSE",
+        ],
+        &rows,
+    )
 }
 
 /// A scratch database file under the temp dir, removed (with its WAL files) on drop.

@@ -271,7 +271,8 @@ async fn json_and_table_renderings() {
     }
     assert_eq!(first["status"], "open");
     let table = render(&result, Format::Table).unwrap();
-    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.starts_with("NAMESPACE"), "{table}");
+    assert!(table.contains("CONFIDENCE") && table.contains("90%"), "{table}");
     assert!(
         table.contains("Deployment/ledger") && table.contains("oom_killed"),
         "{table}"
@@ -361,7 +362,7 @@ fn binary_prints_a_table_and_reports_bad_directories() {
     ]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        table.starts_with("ID") && table.contains("Node/kind-worker2"),
+        table.starts_with("NAMESPACE") && table.contains("Node/kind-worker2"),
         "{table}"
     );
 
