@@ -69,6 +69,12 @@ pub async fn start(
     let metrics = Arc::new(KubernetesMetrics::default());
     let server = serve::build_with(&settings, clock, |registry| metrics.register(registry)).await?;
     let engine = server.engine.clone();
+    // Not ready until every watch has listed once: a probe must not route traffic (or a
+    // rollout proceed) while detection is blind.
+    server
+        .ready
+        .store(false, std::sync::atomic::Ordering::Release);
+    let ready = server.ready.clone();
     let operator = match Operator::start(
         client,
         engine.clone(),
@@ -90,6 +96,20 @@ pub async fn start(
         .local_addr()
         .context("unable to read the listen address")?;
     let reflectors = operator.reflectors.clone();
+    {
+        let reflectors = reflectors.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            while !reflectors.iter().all(|r| r.health.synced()) {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                }
+            }
+            ready.store(true, std::sync::atomic::Ordering::Release);
+            tracing::info!("Every cache synced; the operator is ready.");
+        });
+    }
     let token = cancel.clone();
     let task = tokio::spawn(async move {
         serve::serve(server, listener, &settings, token, operator.tasks).await

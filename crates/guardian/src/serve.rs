@@ -35,6 +35,8 @@ pub struct Server {
     pub analyzer: Arc<Analyzer>,
     /// The cluster view the analyzer reads (filled by the live operator's scans).
     pub latest: Arc<Latest>,
+    /// What `/readyz` answers; `run` clears it until its caches have synced.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Opens the store and builds the engine and router.
@@ -103,6 +105,7 @@ pub async fn build_with(
         &config.cluster_name,
         redactor,
     );
+    let ready = state.ready.clone();
     let router = api::router(
         state,
         Limits {
@@ -116,6 +119,7 @@ pub async fn build_with(
         outbox,
         analyzer,
         latest,
+        ready,
         redactor: redactor_for_callers,
     })
 }

@@ -588,3 +588,13 @@ async fn openapi_and_metrics_describe_the_api() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_follows_the_readiness_flag() {
+    let s = TestServer::start(Some(TOKEN)).await;
+    let (status, _) = send(s.http.get(format!("{}/readyz", s.url))).await;
+    assert_eq!(status, 200);
+    s.ready.store(false, std::sync::atomic::Ordering::Release);
+    let (status, body) = send(s.http.get(format!("{}/readyz", s.url))).await;
+    assert_eq!((status, body["error"].as_str()), (503, Some("not_ready")));
+}

@@ -35,15 +35,27 @@ pub(super) async fn healthz(State(state): State<AppState>) -> axum::response::Re
     }
 }
 
-/// Ready to serve: the store is open and migrated (the process does not listen before that).
+/// Ready to serve: the store is open and migrated (the process does not listen before that)
+/// and, for `guardian run`, every watch has finished its initial list.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready", body = HealthBody))
+    responses(
+        (status = 200, description = "Ready", body = HealthBody),
+        (status = 503, description = "Caches still syncing", body = ErrorBody),
+    )
 )]
-pub(super) async fn readyz() -> Json<HealthBody> {
-    Json(HealthBody {
-        status: "ready".into(),
-    })
+pub(super) async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    if state.ready.load(std::sync::atomic::Ordering::Acquire) {
+        return Json(HealthBody {
+            status: "ready".into(),
+        })
+        .into_response();
+    }
+    let body = ErrorBody {
+        error: "not_ready".into(),
+        message: "the Kubernetes caches are still syncing".into(),
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// Prometheus text format.

@@ -59,6 +59,9 @@ pub struct AppState {
     pub cluster: Arc<str>,
     /// The mandatory redactor.
     pub redactor: Arc<Redactor>,
+    /// `/readyz`: false while the live operator's caches are still syncing (always true for
+    /// `serve`, which has no caches).
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             alertmanager: Arc::new(alertmanager),
             cluster: Arc::from(cluster),
             redactor,
+            ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         }
     }
 }

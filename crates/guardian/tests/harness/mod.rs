@@ -26,6 +26,7 @@ pub struct TestServer {
     outbox: Arc<guardian::notify::outbox::Outbox>,
     pub analyzer: Arc<guardian::analyze::Analyzer>,
     pub latest: Arc<guardian::analyze::Latest>,
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
     pub clock: Arc<AtomicI64>,
     pub http: reqwest::Client,
     pub db: PathBuf,
@@ -73,6 +74,7 @@ impl TestServer {
         let outbox = server.outbox;
         let analyzer = server.analyzer;
         let latest = server.latest;
+        let ready = server.ready;
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
@@ -81,6 +83,7 @@ impl TestServer {
             outbox,
             analyzer,
             latest,
+            ready,
             engine: server.engine,
             clock,
             http: reqwest::Client::new(),

@@ -128,11 +128,22 @@ impl Guardian {
         Ok(guardian)
     }
 
-    /// Waits until every watch has synced.
+    /// Waits until every watch has synced, and `/readyz` says so.
     pub async fn synced(&self) {
         eventually("every cache synced", TIMEOUT, || async {
             let synced = self.running.as_ref().is_some_and(|r| r.synced());
             ensure!(synced, "not yet");
+            Ok(())
+        })
+        .await;
+        eventually("/readyz answers 200", TIMEOUT, || async {
+            let status = self
+                .http
+                .get(format!("{}/readyz", self.url))
+                .send()
+                .await?
+                .status();
+            ensure!(status.is_success(), "readyz {status}");
             Ok(())
         })
         .await;
