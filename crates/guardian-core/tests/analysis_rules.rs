@@ -74,7 +74,9 @@ fn context(items: &[(EvidenceKind, &str)]) -> Context {
 use EvidenceKind::{Container, Event, Log, Node, Owner, Status as St};
 
 /// (category, object kind, the evidence a real incident of that class carries)
-fn fixtures() -> Vec<(Category, &'static str, Vec<(EvidenceKind, &'static str)>)> {
+type Fixture = (Category, &'static str, Vec<(EvidenceKind, &'static str)>);
+
+fn fixtures() -> Vec<Fixture> {
     vec![
         (
             Category::OomKilled,

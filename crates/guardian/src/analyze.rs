@@ -117,6 +117,26 @@ pub struct Analyzer {
     redactor: Arc<Redactor>,
     settings: Settings,
     snapshots: Option<Arc<dyn SnapshotSource>>,
+    llm: Option<Arc<crate::llm::Llm>>,
+}
+
+/// Where an answer came from and what it cost.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// Provider, for LLM answers.
+    pub provider: Option<String>,
+    /// Model, for LLM answers.
+    pub model: Option<String>,
+    /// Input tokens.
+    pub tokens_in: u64,
+    /// Output tokens.
+    pub tokens_out: u64,
+    /// Known cost.
+    pub cost_micros: Option<u64>,
+    /// Latency of the LLM calls.
+    pub latency_ms: u64,
+    /// Why the rules engine answered instead of the configured LLM.
+    pub fallback_reason: Option<String>,
 }
 
 impl Analyzer {
@@ -126,82 +146,178 @@ impl Analyzer {
         redactor: Arc<Redactor>,
         settings: Settings,
         snapshots: Option<Arc<dyn SnapshotSource>>,
+        llm: Option<Arc<crate::llm::Llm>>,
     ) -> Self {
         Self {
             engine,
             redactor,
             settings,
             snapshots,
+            llm,
         }
     }
 
-    /// The redacted, fitted context of `incident` (what an LLM would be sent).
-    pub fn context(&self, incident: &Incident, snapshot: Option<&Snapshot>) -> Context {
-        let collected = context::collect(incident, snapshot, &self.redactor, &self.settings.limits);
-        fit::fit(collected, self.settings.context_tokens, &estimate_tokens)
-    }
-
-    /// Analyses one incident with the rules engine.
+    /// Analyses one incident with the rules engine (no store, no LLM).
     pub fn produce(
         &self,
         incident: &Incident,
         snapshot: Option<&Snapshot>,
         trigger: &str,
     ) -> Produced {
-        let context = self.context(incident, snapshot);
-        let answer = rules::analyze(&context, incident);
+        produce(
+            incident,
+            snapshot,
+            &self.redactor,
+            &self.settings,
+            trigger,
+            self.engine.clock.now(),
+        )
+    }
+
+    /// Analyses and stores one incident: the LLM when one is configured and within budget,
+    /// else (or when it fails) the rules engine, which then says why in `fallback_reason`.
+    pub async fn analyze(&self, incident: &Incident, trigger: &str) -> Result<Applied> {
+        let snapshot = self.snapshots.as_ref().and_then(|s| s.latest());
+        let now = self.engine.clock.now();
+        let context = context_of(
+            incident,
+            snapshot.as_deref(),
+            &self.redactor,
+            &self.settings,
+        );
+        let (answer, source, provenance) = match &self.llm {
+            None => (
+                rules::analyze(&context, incident),
+                Source::Rules,
+                Provenance::default(),
+            ),
+            Some(llm) => self.ask(llm, &context, incident, now).await?,
+        };
+        let fallback = provenance.fallback_reason.is_some();
         let (analysis, report) = grounding::ground(
             answer,
             &context,
             incident.detector_severity,
             &self.settings.grounding,
-            false,
+            fallback,
         );
         let record = record(
             &analysis,
-            Source::Rules,
+            source,
+            &provenance,
             &report,
             &context,
             incident,
             trigger,
-            self.engine.clock.now(),
+            now,
         );
-        Produced {
-            analysis,
-            record,
-            context,
-        }
-    }
-
-    /// Analyses and stores one incident.
-    pub async fn analyze(&self, incident: &Incident, trigger: &str) -> Result<Applied> {
-        let snapshot = self.snapshots.as_ref().and_then(|s| s.latest());
-        let produced = self.produce(incident, snapshot.as_deref(), trigger);
+        let label = match source {
+            Source::Rules => "rules",
+            Source::Llm => "llm",
+            Source::Cache => "cache",
+        };
         let applied = self
             .engine
             .store
             .record_analysis(
                 &incident.id,
-                &produced.record,
-                produced.analysis.severity,
-                produced.analysis.needs_human_review,
-                "rules",
-                self.engine.clock.now(),
+                &record,
+                analysis.severity,
+                analysis.needs_human_review,
+                label,
+                now,
             )
             .await?;
         tracing::info!(
-            incident = %incident.id, trigger, source = "rules",
-            category = %produced.analysis.category, confidence = produced.analysis.confidence,
-            needs_review = produced.analysis.needs_human_review,
-            evidence = produced.context.evidence.len(), redacted = produced.context.receipt.total(),
+            incident = %incident.id, trigger, source = label,
+            category = %analysis.category, confidence = analysis.confidence,
+            needs_review = analysis.needs_human_review,
+            fallback_reason = provenance.fallback_reason.as_deref().unwrap_or(""),
+            evidence = context.evidence.len(), redacted = context.receipt.total(),
             "Analysed an incident."
         );
         self.engine
             .metrics
             .analyses
-            .get_or_create(&crate::metrics::AnalysisLabels { source: "rules" })
+            .get_or_create(&crate::metrics::AnalysisLabels { source: label })
             .inc();
         Ok(applied)
+    }
+
+    /// The LLM path. Store failures propagate; everything else falls back to the rules engine.
+    async fn ask(
+        &self,
+        llm: &crate::llm::Llm,
+        context: &Context,
+        incident: &Incident,
+        now: guardian_core::time::Millis,
+    ) -> Result<(Analysis, Source, Provenance)> {
+        let schema = guardian_core::analysis::schema();
+        let request = llm.request(
+            guardian_core::analysis::prompt::SYSTEM,
+            guardian_core::analysis::prompt::user(context, &schema),
+        );
+        let fallback = |reason: String| {
+            let provenance = Provenance {
+                provider: Some(llm.name.clone()),
+                model: Some(llm.model.clone()),
+                fallback_reason: Some(reason),
+                ..Provenance::default()
+            };
+            (rules::analyze(context, incident), Source::Rules, provenance)
+        };
+        if let Err(reason) = llm
+            .budget_allows(&self.engine.store, llm.estimate(&request), now)
+            .await
+        {
+            tracing::warn!(incident = %incident.id, reason = %reason, "An LLM budget is exhausted; the rules engine answers.");
+            self.engine.metrics.llm_budget_denied.inc();
+            return Ok(fallback(format!("over budget: {reason}")));
+        }
+        let (result, calls) = llm.call(&request, &incident.id, now).await;
+        self.engine.store.record_llm_calls(&calls).await?;
+        for c in &calls {
+            let m = &self.engine.metrics;
+            m.llm_calls
+                .get_or_create(&crate::metrics::LlmCallLabels {
+                    provider: c.provider.clone(),
+                    model: c.model.clone(),
+                    outcome: c.outcome.clone(),
+                })
+                .inc();
+            for (direction, n) in [("input", c.input_tokens), ("output", c.output_tokens)] {
+                m.llm_tokens
+                    .get_or_create(&crate::metrics::LlmTokenLabels {
+                        provider: c.provider.clone(),
+                        direction,
+                    })
+                    .inc_by(n);
+            }
+            m.llm_cost_micros.inc_by(c.cost_micros.unwrap_or(0));
+        }
+        Ok(match result {
+            Ok(answered) => (
+                answered.analysis,
+                Source::Llm,
+                Provenance {
+                    provider: Some(llm.name.clone()),
+                    model: Some(llm.model.clone()),
+                    tokens_in: answered.tokens_in,
+                    tokens_out: answered.tokens_out,
+                    cost_micros: answered.cost_micros,
+                    latency_ms: answered.latency_ms,
+                    fallback_reason: None,
+                },
+            ),
+            Err(reason) => {
+                tracing::warn!(incident = %incident.id, reason = %reason, "The LLM did not answer usably; the rules engine answers.");
+                let (a, s, mut p) = fallback(reason);
+                p.tokens_in = calls.iter().map(|c| c.input_tokens).sum();
+                p.tokens_out = calls.iter().map(|c| c.output_tokens).sum();
+                p.latency_ms = calls.iter().map(|c| c.latency_ms).sum();
+                (a, s, p)
+            }
+        })
     }
 
     /// One pass over every incident whose analysis is due.
@@ -263,6 +379,7 @@ pub fn produce(
     let record = record(
         &analysis,
         Source::Rules,
+        &Provenance::default(),
         &report,
         &context,
         incident,
@@ -278,9 +395,11 @@ pub fn produce(
 
 /// The stored record: the schema fields plus provenance, grounding, the receipt and the exact
 /// redacted context.
+#[allow(clippy::too_many_arguments)] // the record is exactly these facts
 pub fn record(
     analysis: &Analysis,
     source: Source,
+    provenance: &Provenance,
     report: &Report,
     context: &Context,
     incident: &Incident,
@@ -291,13 +410,13 @@ pub fn record(
     if let Some(map) = value.as_object_mut() {
         let extra = json!({
             "source": source,
-            "provider": null,
-            "model": null,
-            "tokens_in": 0,
-            "tokens_out": 0,
-            "cost_micros": null,
-            "latency_ms": 0,
-            "fallback_reason": null,
+            "provider": provenance.provider,
+            "model": provenance.model,
+            "tokens_in": provenance.tokens_in,
+            "tokens_out": provenance.tokens_out,
+            "cost_micros": provenance.cost_micros,
+            "latency_ms": provenance.latency_ms,
+            "fallback_reason": provenance.fallback_reason,
             "trigger": trigger,
             "analyzed_at": to_rfc3339(now),
             "analyzed_reason": incident.reason,

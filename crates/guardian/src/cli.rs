@@ -41,6 +41,18 @@ enum Command {
     Scan(crate::scan::ScanArgs),
     /// Incidents, through the HTTP API.
     Incidents(IncidentsArgs),
+    /// LLM calls, tokens, cost and budgets left, through the HTTP API.
+    LlmUsage {
+        /// API server.
+        #[arg(long, env = "GUARDIAN_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Window in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value = "table")]
+        output: Output,
+    },
     /// Validate the configuration and print it with secrets masked.
     CheckConfig(ConfigArgs),
     /// Print what would leave the process for FILE (stdin when absent): the redacted text on
@@ -247,6 +259,19 @@ impl Command {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Incidents(args) => incidents(args).await,
+            Command::LlmUsage {
+                server,
+                hours,
+                output,
+            } => {
+                let client = Client::new(&server, token_from_env())?;
+                let usage = client.llm_usage(hours).await?;
+                match output {
+                    Output::Json => print_json(&usage)?,
+                    Output::Table => print!("{}", client::usage_text(&usage)),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 }
@@ -261,12 +286,15 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn incidents(args: IncidentsArgs) -> anyhow::Result<ExitCode> {
-    let token = std::env::var(TOKEN_ENV)
+fn token_from_env() -> Option<SecretString> {
+    std::env::var(TOKEN_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
-        .map(|t| SecretString::from(t.trim().to_string()));
-    let client = Client::new(&args.server, token)?;
+        .map(|t| SecretString::from(t.trim().to_string()))
+}
+
+async fn incidents(args: IncidentsArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::new(&args.server, token_from_env())?;
     let now = jiff::Timestamp::now().as_millisecond();
     match args.command {
         IncidentsCommand::List {

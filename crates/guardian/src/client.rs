@@ -132,6 +132,17 @@ impl Client {
         .await
     }
 
+    /// `GET /llm-usage?hours=N` (the raw JSON).
+    pub async fn llm_usage(&self, hours: u32) -> Result<serde_json::Value, Error> {
+        self.call(
+            Method::GET,
+            "/llm-usage",
+            &[("hours", hours.to_string())],
+            None,
+        )
+        .await
+    }
+
     /// `POST /incidents/{id}/ack`.
     pub async fn ack(&self, id: &str, request: &TransitionRequest) -> Result<IncidentView, Error> {
         let path = format!("/incidents/{}/ack", encode(id));
@@ -313,6 +324,65 @@ pub fn describe(d: &IncidentDetailView) -> String {
             &["TIME", "OBJECT", "REASON", "MERGE REASON"],
             &rows,
         )));
+    }
+    out
+}
+
+/// The `llm-usage` text view.
+pub fn usage_text(u: &serde_json::Value) -> String {
+    let money = |v: &serde_json::Value| {
+        v.as_f64()
+            .map_or("unlimited".to_string(), |d| format!("${d:.4}"))
+    };
+    let num = |v: &serde_json::Value| {
+        v.as_u64()
+            .map_or("unlimited".to_string(), |n| n.to_string())
+    };
+    let mut out = format!(
+        "Provider: {} {}\nLast {} h: {} calls, {} tokens, ${:.4} ({} unpriced calls)\n",
+        u["provider"].as_str().unwrap_or("?"),
+        u["model"].as_str().unwrap_or(""),
+        u["hours"],
+        u["totals"]["calls"],
+        u["totals"]["tokens"],
+        u["totals"]["cost_usd"].as_f64().unwrap_or(0.0),
+        u["totals"]["unpriced_calls"],
+    );
+    for window in ["hourly", "daily"] {
+        let w = &u[window];
+        out.push_str(&format!(
+            "Budget {window} (since {}): tokens {} used, {} left; cost ${:.4} used, {} left\n",
+            w["since"].as_str().unwrap_or("?"),
+            w["spent"]["tokens"],
+            num(&w["tokens_left"]),
+            w["spent"]["cost_usd"].as_f64().unwrap_or(0.0),
+            money(&w["cost_left_usd"]),
+        ));
+    }
+    let rows: Vec<Vec<String>> = u["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            vec![
+                c["at"].as_str().unwrap_or("").to_string(),
+                c["model"].as_str().unwrap_or("").to_string(),
+                c["outcome"].as_str().unwrap_or("").to_string(),
+                c["input_tokens"].to_string(),
+                c["output_tokens"].to_string(),
+                c["cost_usd"]
+                    .as_f64()
+                    .map_or("?".into(), |d| format!("${d:.4}")),
+                c["latency_ms"].to_string(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push('\n');
+        out.push_str(&table(
+            &["TIME", "MODEL", "OUTCOME", "IN", "OUT", "COST", "MS"],
+            &rows,
+        ));
     }
     out
 }

@@ -223,6 +223,121 @@ pub struct AnalysisConfig {
     pub max_log_lines: usize,
     /// How often the analysis worker looks for incidents whose analysis is due.
     pub poll_interval_ms: u64,
+    /// An optional LLM; without one (the default) the rules engine answers.
+    pub llm: LlmConfig,
+}
+
+/// Which LLM API to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmProviderKind {
+    /// No LLM: the rules engine answers every incident.
+    None,
+    /// api.openai.com (Chat Completions, strict `json_schema`).
+    Openai,
+    /// Azure OpenAI (`base_url` = the resource endpoint, `model` = the deployment).
+    AzureOpenai,
+    /// Any OpenAI-compatible server: vLLM, llama.cpp server, LiteLLM, OpenRouter (`base_url`
+    /// required, key optional).
+    OpenaiCompatible,
+    /// Anthropic Messages API (forced tool with the answer schema).
+    Anthropic,
+    /// Google Gemini (`responseJsonSchema`).
+    Gemini,
+    /// Ollama (`format` = the answer schema).
+    Ollama,
+}
+
+/// The LLM used for analysis, and its limits. Calls are rate-limited per provider and charged
+/// against hourly and daily budgets persisted in the store; over budget or failing, the rules
+/// engine answers and the analysis says why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// Provider (`none` disables the LLM).
+    pub provider: LlmProviderKind,
+    /// Model (the deployment name for Azure).
+    pub model: String,
+    /// API base URL; each provider has a default except `openai_compatible` and `azure_openai`.
+    pub base_url: Option<String>,
+    /// API key (`{env: VAR}` or `{file: PATH}`); optional for local servers.
+    pub api_key: Option<SecretRef>,
+    /// Azure OpenAI `api-version`.
+    pub azure_api_version: String,
+    /// OpenAI-compatible servers: how the schema is requested. `json_schema` (OpenAI, vLLM,
+    /// LiteLLM, OpenRouter) or `json_object` (llama-cpp-python's server, which answers
+    /// `json_schema` with HTTP 500).
+    pub response_format: LlmResponseFormat,
+    /// Most generated tokens per call.
+    pub max_output_tokens: u32,
+    /// Sampling temperature; 0 keeps answers reproducible.
+    pub temperature: f32,
+    /// Time budget of one call.
+    pub timeout_ms: u64,
+    /// Calls per minute to this provider; more are refused locally (the rules engine answers).
+    pub requests_per_minute: u32,
+    /// Retries of retryable failures (429 with retry-after, 5xx, timeouts); never 401/400 or
+    /// exhausted quota.
+    pub max_retries: u32,
+    /// Most tokens (in + out) per clock hour; null = unlimited.
+    pub hourly_token_budget: Option<u64>,
+    /// Most tokens per UTC day; null = unlimited.
+    pub daily_token_budget: Option<u64>,
+    /// Most spend per clock hour in US dollars; null = unlimited.
+    pub hourly_cost_budget_usd: Option<f64>,
+    /// Most spend per UTC day in US dollars; null = unlimited.
+    pub daily_cost_budget_usd: Option<f64>,
+    /// Prices per model (longest `model_prefix` wins); an unpriced model's cost is unknown,
+    /// never zero, and cost budgets then count only priced calls.
+    pub prices: Vec<PriceConfig>,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            provider: LlmProviderKind::None,
+            model: String::new(),
+            base_url: None,
+            api_key: None,
+            azure_api_version: "2024-10-21".into(),
+            response_format: LlmResponseFormat::JsonSchema,
+            max_output_tokens: 1_500,
+            temperature: 0.0,
+            timeout_ms: 60_000,
+            requests_per_minute: 30,
+            max_retries: 2,
+            hourly_token_budget: None,
+            daily_token_budget: Some(2_000_000),
+            hourly_cost_budget_usd: None,
+            daily_cost_budget_usd: Some(10.0),
+            prices: Vec::new(),
+        }
+    }
+}
+
+/// How an OpenAI-compatible server is asked for schema-constrained JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmResponseFormat {
+    /// `{type: "json_schema", json_schema: {name, schema, strict: true}}`.
+    JsonSchema,
+    /// `{type: "json_object", schema}`.
+    JsonObject,
+}
+
+/// One price-table row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceConfig {
+    /// Model name prefix (`gpt-4.1-mini`, `claude-haiku-4-5`).
+    pub model_prefix: String,
+    /// US dollars per million input tokens.
+    pub input_usd_per_mtok: f64,
+    /// US dollars per million output tokens.
+    pub output_usd_per_mtok: f64,
+    /// US dollars per million cached input tokens (defaults to the input price).
+    #[serde(default)]
+    pub cached_input_usd_per_mtok: Option<f64>,
 }
 
 impl Default for AnalysisConfig {
@@ -237,6 +352,7 @@ impl Default for AnalysisConfig {
             max_events: limits.max_events,
             max_log_lines: limits.max_log_lines,
             poll_interval_ms: 1_000,
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -283,6 +399,76 @@ impl AnalysisConfig {
         }
         if self.poll_interval_ms == 0 {
             return bad("analysis.poll_interval_ms", "must be positive");
+        }
+        let l = &self.llm;
+        if l.provider == LlmProviderKind::None {
+            return Ok(());
+        }
+        if l.model.trim().is_empty() {
+            return bad(
+                "analysis.llm.model",
+                "must name a model when a provider is set",
+            );
+        }
+        let needs_url = matches!(
+            l.provider,
+            LlmProviderKind::OpenaiCompatible | LlmProviderKind::AzureOpenai
+        );
+        match &l.base_url {
+            None if needs_url => {
+                return bad("analysis.llm.base_url", "is required for this provider");
+            }
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                return bad("analysis.llm.base_url", "must be an http(s) URL");
+            }
+            _ => {}
+        }
+        let needs_key = matches!(
+            l.provider,
+            LlmProviderKind::Openai
+                | LlmProviderKind::AzureOpenai
+                | LlmProviderKind::Anthropic
+                | LlmProviderKind::Gemini
+        );
+        if needs_key && l.api_key.is_none() {
+            return bad("analysis.llm.api_key", "is required for this provider");
+        }
+        if l.requests_per_minute == 0 {
+            return bad("analysis.llm.requests_per_minute", "must be at least 1");
+        }
+        if l.max_output_tokens < 64 {
+            return bad("analysis.llm.max_output_tokens", "must be at least 64");
+        }
+        if l.timeout_ms == 0 {
+            return bad("analysis.llm.timeout_ms", "must be positive");
+        }
+        if !(0.0..=2.0).contains(&l.temperature) {
+            return bad("analysis.llm.temperature", "must be between 0 and 2");
+        }
+        for (i, p) in l.prices.iter().enumerate() {
+            if p.input_usd_per_mtok < 0.0
+                || p.output_usd_per_mtok < 0.0
+                || p.model_prefix.is_empty()
+            {
+                return Err(Error::Invalid {
+                    key: format!("analysis.llm.prices[{i}]"),
+                    message: "needs a model_prefix and non-negative prices".into(),
+                });
+            }
+        }
+        for (key, v) in [
+            (
+                "analysis.llm.hourly_cost_budget_usd",
+                l.hourly_cost_budget_usd,
+            ),
+            (
+                "analysis.llm.daily_cost_budget_usd",
+                l.daily_cost_budget_usd,
+            ),
+        ] {
+            if v.is_some_and(|v| v < 0.0) {
+                return bad(key, "must not be negative");
+            }
         }
         Ok(())
     }
@@ -634,6 +820,8 @@ pub struct Secrets {
     pub api_token_source: Option<String>,
     /// Channel secrets by `(channel name, field)`.
     pub channels: std::collections::BTreeMap<(String, String), SecretString>,
+    /// The LLM API key, when one is configured.
+    pub llm_api_key: Option<SecretString>,
 }
 
 impl Secrets {
@@ -647,6 +835,7 @@ impl Secrets {
         self.api_token
             .iter()
             .chain(self.channels.values())
+            .chain(self.llm_api_key.iter())
             .map(|s| s.expose_secret().to_string())
             .collect()
     }
@@ -800,6 +989,11 @@ fn load_secrets(config: &Config) -> Result<Secrets, Error> {
         let token = read_secret_file(path, "api.token_file")?;
         secrets.api_token = Some(token);
         secrets.api_token_source = Some(format!("file {}", path.display()));
+    }
+    if config.analysis.llm.provider != LlmProviderKind::None
+        && let Some(reference) = &config.analysis.llm.api_key
+    {
+        secrets.llm_api_key = Some(resolve_secret(reference, "analysis.llm.api_key")?);
     }
     for (index, channel) in config.notifications.channels.iter().enumerate() {
         for (field, reference) in channel.secrets() {
@@ -1032,6 +1226,9 @@ impl Settings {
             _ => format!("null  # not set: the API is locked (set {TOKEN_ENV} or api.token_file)"),
         };
         text.push_str(&format!("# secrets\n# api_token: {token}\n"));
+        if self.secrets.llm_api_key.is_some() {
+            text.push_str("# analysis.llm.api_key: \"[REDACTED]\"\n");
+        }
         for (channel, field) in self.secrets.channels.keys() {
             text.push_str(&format!("# {channel}.{field}: \"[REDACTED]\"\n"));
         }

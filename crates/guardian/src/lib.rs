@@ -18,6 +18,7 @@ pub mod client;
 pub mod config;
 pub mod engine;
 pub mod k8s;
+pub mod llm;
 pub mod metrics;
 pub mod notify;
 pub mod redact_cmd;

@@ -71,6 +71,26 @@ pub struct AnalysisLabels {
     pub source: &'static str,
 }
 
+/// Labels: one LLM call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LlmCallLabels {
+    /// Provider name.
+    pub provider: String,
+    /// Model.
+    pub model: String,
+    /// `ok` or the error's metric label.
+    pub outcome: String,
+}
+
+/// Labels: tokens of one provider and direction.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LlmTokenLabels {
+    /// Provider name.
+    pub provider: String,
+    /// `input` or `output`.
+    pub direction: &'static str,
+}
+
 /// Every metric the guardian exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -98,6 +118,14 @@ pub struct Metrics {
     pub outbox_oldest_pending_age_seconds: Gauge,
     /// Analyses stored.
     pub analyses: Family<AnalysisLabels, Counter>,
+    /// LLM calls.
+    pub llm_calls: Family<LlmCallLabels, Counter>,
+    /// LLM tokens.
+    pub llm_tokens: Family<LlmTokenLabels, Counter>,
+    /// Known LLM cost in micro-dollars.
+    pub llm_cost_micros: Counter,
+    /// Analyses the rules engine answered because an LLM budget was exhausted.
+    pub llm_budget_denied: Counter,
 }
 
 impl Metrics {
@@ -158,6 +186,18 @@ impl Metrics {
             "analyses",
             "Incident analyses stored",
             self.analyses.clone(),
+        );
+        r.register("llm_calls", "LLM calls by outcome", self.llm_calls.clone());
+        r.register("llm_tokens", "LLM tokens", self.llm_tokens.clone());
+        r.register(
+            "llm_cost_micros",
+            "Known LLM cost in micro-dollars",
+            self.llm_cost_micros.clone(),
+        );
+        r.register(
+            "llm_budget_denied",
+            "Analyses answered by the rules engine because an LLM budget was exhausted",
+            self.llm_budget_denied.clone(),
         );
         r.register(
             "outbox_oldest_pending_age_seconds",

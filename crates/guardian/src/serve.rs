@@ -78,11 +78,18 @@ pub async fn build_with(
     let redactor = Arc::new(Redactor::new(settings.secrets.values()));
     let redactor_for_callers = redactor.clone();
     let latest = Arc::new(Latest::default());
+    let llm = crate::llm::build(&config.analysis.llm, settings.secrets.llm_api_key.as_ref())
+        .context("unable to set up the LLM (analysis.llm)")?
+        .map(Arc::new);
+    if let Some(llm) = &llm {
+        tracing::info!(provider = %llm.name, model = %llm.model, "Analyses use an LLM; the rules engine is the fallback.");
+    }
     let analyzer = Arc::new(Analyzer::new(
         engine.clone(),
         redactor.clone(),
         config.analysis.settings(),
         Some(latest.clone()),
+        llm,
     ));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_millis(
@@ -104,7 +111,8 @@ pub async fn build_with(
         config.alertmanager.clone(),
         &config.cluster_name,
         redactor,
-    );
+    )
+    .with_llm(config.analysis.llm.clone());
     let ready = state.ready.clone();
     let router = api::router(
         state,

@@ -246,3 +246,55 @@ fn serve_refuses_bad_config_naming_the_key() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn redact_prints_the_redacted_text_and_the_receipt() {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .arg("redact")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"retrying postgres://app:s3cr3t-pw-4242@db:5432/orders\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        !stdout.contains("s3cr3t-pw-4242") && stdout.contains("db:5432"),
+        "{stdout}"
+    );
+    let receipt: Value = serde_json::from_str(text(&out.stderr).trim()).unwrap();
+    assert_eq!(receipt["total"], 1);
+    assert_eq!(receipt["redaction_receipt"]["url_password"], 1, "{receipt}");
+}
+
+#[test]
+fn llm_usage_reports_through_the_api() {
+    let s = serve();
+    let out = Command::new(BIN)
+        .args(["llm-usage", "--server", &s.url, "-o", "json"])
+        .env("GUARDIAN_API_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let usage: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(usage["provider"], "none");
+    assert_eq!(usage["totals"]["calls"], 0);
+    let out = Command::new(BIN)
+        .args(["llm-usage", "--server", &s.url])
+        .env("GUARDIAN_API_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).starts_with("Provider: none"),
+        "{}",
+        text(&out.stdout)
+    );
+}

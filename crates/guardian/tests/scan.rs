@@ -272,7 +272,10 @@ async fn json_and_table_renderings() {
     assert_eq!(first["status"], "open");
     let table = render(&result, Format::Table).unwrap();
     assert!(table.starts_with("NAMESPACE"), "{table}");
-    assert!(table.contains("CONFIDENCE") && table.contains("90%"), "{table}");
+    assert!(
+        table.contains("CONFIDENCE") && table.contains("90%"),
+        "{table}"
+    );
     assert!(
         table.contains("Deployment/ledger") && table.contains("oom_killed"),
         "{table}"

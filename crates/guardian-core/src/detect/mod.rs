@@ -449,8 +449,7 @@ pub fn recoveries(
         {
             continue;
         }
-        let mut covering: Vec<&Coverage> =
-            coverage.iter().filter(|c| c.covers(incident)).collect();
+        let mut covering: Vec<&Coverage> = coverage.iter().filter(|c| c.covers(incident)).collect();
         // Several detectors can produce one class (the pod scanner also reports volume_binding
         // for a pod stuck on its claim); the one that opened the incident speaks first, so the
         // audit names the detector that actually saw the recovery.

@@ -11,6 +11,7 @@ mod error;
 mod health;
 mod incidents;
 mod suppressions;
+mod usage;
 pub mod views;
 
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// `/readyz`: false while the live operator's caches are still syncing (always true for
     /// `serve`, which has no caches).
     pub ready: Arc<std::sync::atomic::AtomicBool>,
+    /// The LLM settings, for `/llm-usage` (budgets and the configured model).
+    pub llm: Arc<crate::config::LlmConfig>,
 }
 
 impl AppState {
@@ -82,7 +85,14 @@ impl AppState {
             cluster: Arc::from(cluster),
             redactor,
             ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            llm: Arc::new(crate::config::LlmConfig::default()),
         }
+    }
+
+    /// Sets the LLM settings `/llm-usage` reports against.
+    pub fn with_llm(mut self, llm: crate::config::LlmConfig) -> Self {
+        self.llm = Arc::new(llm);
+        self
     }
 }
 
@@ -106,6 +116,7 @@ pub struct Limits {
         (name = "incidents", description = "List, inspect, acknowledge and resolve incidents"),
         (name = "suppressions", description = "Silences with an expiry"),
         (name = "ingest", description = "Signal sources"),
+        (name = "analysis", description = "LLM usage and budgets"),
         (name = "operations", description = "Health, readiness, metrics")
     )
 )]
@@ -137,6 +148,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(suppressions::list, suppressions::create))
         .routes(routes!(suppressions::delete))
         .routes(routes!(alertmanager::receive))
+        .routes(routes!(usage::usage))
 }
 
 /// Routes open to anyone (probes and scrapes).

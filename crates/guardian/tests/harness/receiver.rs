@@ -20,6 +20,8 @@ pub enum Answer {
     Slow(Duration),
     /// Never answer (the client times out, or the process under test is killed).
     Hang,
+    /// This status with this JSON body.
+    Json(u16, Value),
 }
 
 /// One recorded request.
@@ -72,6 +74,9 @@ async fn handle(State(r): State<Receiver>, uri: Uri, headers: HeaderMap, raw: By
         Some(Answer::Slow(d)) => {
             tokio::time::sleep(d).await;
             ok()
+        }
+        Some(Answer::Json(code, body)) => {
+            (StatusCode::from_u16(code).unwrap(), axum::Json(body)).into_response()
         }
         Some(Answer::Hang) => {
             std::future::pending::<()>().await;
