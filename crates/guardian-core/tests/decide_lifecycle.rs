@@ -1107,3 +1107,44 @@ fn analysis_raises_severity_but_never_lowers_it() {
     assert!(review.incident.needs_review);
     assert!(review.notices.is_empty());
 }
+
+#[test]
+fn repeat_interval_re_pages_only_open_unacknowledged_critical_incidents() {
+    let policy = Policy {
+        repeat_interval_ms: Some(30 * MIN),
+        ..Policy::default()
+    };
+    let mut store = Store::new(policy);
+    let mut s = api();
+    s.severity = Severity::Critical;
+    let fp = fingerprint::of(&s);
+    store.signal(&s, T0);
+    store.tick(T0 + 29 * MIN);
+    let id = store.get(&fp).id.clone();
+    assert!(
+        !store.kinds(&id).contains(&NoticeKind::Repeat),
+        "not before the interval"
+    );
+    store.tick(T0 + 30 * MIN);
+    assert_eq!(store.notices_at(&id, NoticeKind::Repeat), [T0 + 30 * MIN]);
+    store.tick(T0 + 45 * MIN);
+    assert_eq!(
+        store.notices_at(&id, NoticeKind::Repeat).len(),
+        1,
+        "once per interval"
+    );
+    store.ack(&fp, "alice", "", None, T0 + 46 * MIN).unwrap();
+    store.tick(T0 + 200 * MIN);
+    assert_eq!(
+        store.notices_at(&id, NoticeKind::Repeat).len(),
+        1,
+        "an acknowledged incident is not re-paged"
+    );
+
+    // off by default
+    let mut store = Store::new(Policy::default());
+    store.signal(&s, T0);
+    store.tick(T0 + 300 * MIN);
+    let id = store.get(&fp).id.clone();
+    assert!(!store.kinds(&id).contains(&NoticeKind::Repeat));
+}

@@ -179,12 +179,25 @@ impl Analyzer {
     pub async fn analyze(&self, incident: &Incident, trigger: &str) -> Result<Applied> {
         let snapshot = self.snapshots.as_ref().and_then(|s| s.latest());
         let now = self.engine.clock.now();
-        let context = context_of(
-            incident,
-            snapshot.as_deref(),
-            &self.redactor,
-            &self.settings,
-        );
+        // The budget is counted in the configured model's tokens when there is one.
+        let context = match &self.llm {
+            Some(llm) => {
+                let count = |text: &str| guardian_llm::tokens::count(&llm.model, text);
+                context_counted(
+                    incident,
+                    snapshot.as_deref(),
+                    &self.redactor,
+                    &self.settings,
+                    &count,
+                )
+            }
+            None => context_of(
+                incident,
+                snapshot.as_deref(),
+                &self.redactor,
+                &self.settings,
+            ),
+        };
         let (answer, source, provenance) = match &self.llm {
             None => (
                 rules::analyze(&context, incident),
@@ -347,15 +360,27 @@ impl Analyzer {
     }
 }
 
-/// The redacted, fitted context of `incident` (what an LLM would be sent).
+/// The redacted, fitted context of `incident` (what an LLM would be sent), counted with the
+/// bytes-based estimate (no model configured).
 pub fn context_of(
     incident: &Incident,
     snapshot: Option<&Snapshot>,
     redactor: &Redactor,
     settings: &Settings,
 ) -> Context {
+    context_counted(incident, snapshot, redactor, settings, &estimate_tokens)
+}
+
+/// [`context_of`] with a model's token counter (tiktoken for OpenAI-family models).
+pub fn context_counted(
+    incident: &Incident,
+    snapshot: Option<&Snapshot>,
+    redactor: &Redactor,
+    settings: &Settings,
+    count: fit::Counter<'_>,
+) -> Context {
     let collected = context::collect(incident, snapshot, redactor, &settings.limits);
-    fit::fit(collected, settings.context_tokens, &estimate_tokens)
+    fit::fit(collected, settings.context_tokens, count)
 }
 
 /// Analyses one incident with the rules engine: context, answer, grounding, record.

@@ -409,3 +409,59 @@ async fn no_secret_reaches_the_api_or_the_payloads() {
         assert!(!text.contains(&format!("{}/hook", hook.url)), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slack_threads_follow_ups_under_the_stored_root_and_reopen_starts_a_new_one() {
+    let slack = Receiver::start(r#"{"ok":true,"ts":"0"}"#).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = harness::settings(dir.path().join("g.db"), Some(TOKEN));
+    settings.config.notifications.channels =
+        vec![ChannelConfig::SlackBot(guardian::config::SlackBotConfig {
+            name: "oncall".into(),
+            token: secret_ref(),
+            channel: "C0123".into(),
+            api_url: slack.url.clone(),
+        })];
+    settings.secrets.channels.insert(
+        ("oncall".into(), "token".into()),
+        SecretString::from("xoxb-test-token".to_string()),
+    );
+    let s = TestServer::start_with(settings, dir).await;
+    let ts = |t: &str| Answer::Json(200, json!({"ok": true, "ts": t}));
+    slack.script([ts("111.1"), ts("222.2"), ts("333.3"), ts("444.4")]);
+
+    let a = alert(
+        "firing",
+        "KubePodCrashLooping",
+        "shop",
+        json!({"deployment": "api"}),
+    );
+    s.alert(json!([a.clone()])).await;
+    s.outbox().run_once().await.unwrap();
+    let mut resolved = a.clone();
+    resolved["status"] = json!("resolved");
+    s.alert(json!([resolved])).await;
+    s.outbox().run_once().await.unwrap();
+    // a reopen after the cooldown is a new episode: a new root
+    s.advance_secs(600);
+    s.alert(json!([a])).await;
+    s.outbox().run_once().await.unwrap();
+    let id = s.incidents("").await[0]["id"].as_str().unwrap().to_string();
+    s.post(&format!("/incidents/{id}/ack"), json!({"actor": "alice"}))
+        .await;
+    s.outbox().run_once().await.unwrap();
+
+    let posts = slack.requests();
+    let threads: Vec<Option<&str>> = posts.iter().map(|p| p.body["thread_ts"].as_str()).collect();
+    assert_eq!(
+        threads,
+        [None, Some("111.1"), None, Some("333.3")],
+        "roots and replies"
+    );
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.path == "/chat.postMessage" && p.body["channel"] == "C0123")
+    );
+    assert_eq!(posts[0].headers["authorization"], "Bearer xoxb-test-token");
+}
