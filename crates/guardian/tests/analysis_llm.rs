@@ -249,15 +249,7 @@ async fn an_exhausted_budget_means_no_call_and_the_rules_engine_answers() {
         "{}",
         a["fallback_reason"]
     );
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("guardian_llm_budget_denied_total 1"),
         "{metrics}"

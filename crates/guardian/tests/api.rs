@@ -568,15 +568,7 @@ async fn openapi_and_metrics_describe_the_api() {
 
     s.alert(json!([alert("firing", "HighErrors", "shop", json!({}))]))
         .await;
-    let text = s
-        .http
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     assert!(
         text.contains(
             "guardian_incidents_opened_total{detector=\"alertmanager\",severity=\"warning\"} 1"

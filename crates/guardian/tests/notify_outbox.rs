@@ -188,15 +188,7 @@ async fn permanent_errors_fail_at_once_and_show_in_api_and_metrics() {
     let d = detail(&s).await;
     assert_eq!(d["notifications"][0]["status"], "failed");
     assert_eq!(d["notifications"][0]["deliveries"][0]["status"], "failed");
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(metrics.contains("guardian_outbox_failed 1"), "{metrics}");
     assert!(
         metrics.contains(

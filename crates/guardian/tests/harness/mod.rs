@@ -124,6 +124,19 @@ impl TestServer {
         .await
     }
 
+    /// The `/metrics` text (no token needed).
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.url);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn incidents(&self, query: &str) -> Vec<Value> {
         let (status, body) = self.get(&format!("/incidents{query}")).await;
         assert_eq!(status, 200, "{body}");
