@@ -386,6 +386,43 @@ fn events_of(
     events
 }
 
+/// Flux labels naming the object that applied a workload, and that object's kind.
+const FLUX_MANAGERS: &[(&str, &str, &str)] = &[
+    (
+        "kustomize.toolkit.fluxcd.io/name",
+        "kustomize.toolkit.fluxcd.io/namespace",
+        "Kustomization",
+    ),
+    (
+        "helm.toolkit.fluxcd.io/name",
+        "helm.toolkit.fluxcd.io/namespace",
+        "HelmRelease",
+    ),
+];
+
+/// The status of the Flux object that applied this workload, when it is labelled and known: a
+/// failing Kustomization or HelmRelease often explains a broken rollout.
+fn flux_manager(b: &mut Builder<'_>, snap: &Snapshot, meta: &Meta) {
+    for (name_label, ns_label, kind) in FLUX_MANAGERS {
+        let Some(name) = meta.labels.get(*name_label) else {
+            continue;
+        };
+        let ns = meta.labels.get(*ns_label).map_or(meta.ns(), String::as_str);
+        if let Some(f) = snap.flux_object(kind, ns, name) {
+            let text = format!(
+                "suspend={}; conditions: {}",
+                f.spec.suspend,
+                conditions(&f.status.conditions)
+            );
+            b.push(
+                EvidenceKind::Status,
+                &format!("{kind}/{name} (applied this workload)"),
+                &text,
+            );
+        }
+    }
+}
+
 fn owner_chain(snapshot: &Snapshot, ns: &str, meta: &Meta) -> Vec<String> {
     let mut chain = Vec::new();
     let mut current = meta
@@ -473,6 +510,7 @@ fn collect_object(b: &mut Builder<'_>, incident: &Incident, snap: &Snapshot, lim
                     &format!("{kind}/{name} rollout"),
                     &text,
                 );
+                flux_manager(b, snap, &w.metadata);
             }
             if let Some(j) = (kind == "Job").then(|| snap.job(&ns, name)).flatten() {
                 let text = format!(
@@ -689,6 +727,63 @@ mod tests {
             "{text}"
         );
         assert!(lines.iter().all(|l| l.chars().count() <= 500 + 12));
+    }
+
+    #[test]
+    fn the_flux_object_that_applied_a_workload_is_evidence() {
+        use crate::signal::ObjectRef;
+        let (snap, errors) = Snapshot::from_values([
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "api", "namespace": "shop",
+                    "labels": {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}},
+                "spec": {"replicas": 2, "template": {"metadata": {}}},
+                "status": {"conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}),
+            serde_json::json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                "metadata": {"name": "apps", "namespace": "flux-system"},
+                "spec": {},
+                "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "HealthCheckFailed", "message": "timeout waiting for Deployment/shop/api"}]}}),
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let incident = crate::incident::Incident {
+            id: "i".into(),
+            fingerprint: "f".into(),
+            cluster: "c".into(),
+            namespace: Some("shop".into()),
+            object: ObjectRef::new("Deployment", "api"),
+            detector: "deployment_scanner".into(),
+            reason: "ProgressDeadlineExceeded".into(),
+            category: crate::Category::RolloutStuck,
+            message: String::new(),
+            severity: crate::Severity::Warning,
+            detector_severity: crate::Severity::Warning,
+            status: crate::Status::Open,
+            escalations: vec![],
+            first_seen: 0,
+            last_seen: 0,
+            opened_at: 0,
+            occurrences: 1,
+            suppressed_occurrences: 0,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            ack_expires_at: None,
+            resolved_at: None,
+            resolved_by: None,
+            last_notified_at: None,
+            announced: true,
+            needs_review: false,
+        };
+        let ctx = collect(
+            &incident,
+            Some(&snap),
+            &Redactor::default(),
+            &Limits::default(),
+        );
+        let flux = ctx
+            .evidence
+            .iter()
+            .find(|e| e.source.starts_with("Kustomization/apps"))
+            .expect("the Kustomization is evidence");
+        assert!(flux.text.contains("HealthCheckFailed"), "{}", flux.text);
     }
 
     #[test]
