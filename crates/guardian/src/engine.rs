@@ -101,8 +101,12 @@ impl Engine {
                     severity: i.severity.as_str(),
                 })
                 .inc();
-        } else if outcome != "merged" {
+        } else if matches!(outcome, "reopened" | "recovered") {
             tracing::info!(incident = %i.id, detector, outcome, status = %i.status, "Updated an incident.");
+        } else {
+            // Sightings of an open (or silenced) incident are the normal case; an event storm
+            // must not become a log storm.
+            tracing::debug!(incident = %i.id, detector, outcome, "Counted a sighting.");
         }
         self.count_notices(applied);
     }
