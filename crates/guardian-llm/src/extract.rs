@@ -91,6 +91,33 @@ fn fenced_blocks(text: &str) -> Vec<&str> {
     blocks
 }
 
+/// The end every text-answer provider (OpenAI-compatible, Ollama) shares once stop reasons are
+/// checked: no content is [`InvalidKind::Empty`], unparseable content [`InvalidKind::Parse`]
+/// (keeping the text for the repair re-ask), anything else the parsed [`Response`].
+pub(crate) fn text_response(
+    content: Option<String>,
+    usage: crate::Usage,
+    model: &str,
+    latency: std::time::Duration,
+) -> Result<crate::Response, crate::Error> {
+    use crate::{Error, InvalidKind};
+    let Some(raw) = content else {
+        return Err(
+            Error::invalid(InvalidKind::Empty, "the response holds no message content")
+                .with_answer(None, usage),
+        );
+    };
+    let value = json_answer(&raw)
+        .map_err(|e| Error::invalid(InvalidKind::Parse, e).with_answer(Some(raw.clone()), usage))?;
+    Ok(crate::Response {
+        value,
+        raw,
+        usage,
+        model: model.to_owned(),
+        latency,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

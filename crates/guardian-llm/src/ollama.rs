@@ -119,26 +119,12 @@ impl Ollama {
             )
             .with_answer(content, usage));
         }
-        let Some(raw) = content else {
-            return Err(Error::invalid(
-                InvalidKind::Empty,
-                "the response holds no message content",
-            )
-            .with_answer(None, usage));
-        };
-        let value = crate::extract::json_answer(&raw).map_err(|e| {
-            Error::invalid(InvalidKind::Parse, e).with_answer(Some(raw.clone()), usage)
-        })?;
-        Ok(Response {
-            value,
-            raw,
+        crate::extract::text_response(
+            content,
             usage,
-            model: body["model"]
-                .as_str()
-                .unwrap_or(&self.config.model)
-                .to_owned(),
-            latency: reply.latency,
-        })
+            body["model"].as_str().unwrap_or(&self.config.model),
+            reply.latency,
+        )
     }
 }
 
