@@ -29,6 +29,11 @@ use crate::store::{Applied, IncidentStore, Result};
 /// Incidents analysed per pass.
 const BATCH: u32 = 50;
 
+/// A new detector reason re-runs an analysis only when the last one is at least this old: a
+/// failure that flips between two reasons (an event's `BackOff`, the scanner's
+/// `CrashLoopBackOff`) must not re-analyse, and spend tokens, on every flip.
+const NEW_EVIDENCE_MIN_AGE_MS: guardian_core::time::Millis = 15 * 60 * 1000;
+
 /// Where the analyzer gets the current cluster view from (the live operator's reflector
 /// caches, or the offline snapshot).
 pub trait SnapshotSource: Send + Sync {
@@ -335,7 +340,8 @@ impl Analyzer {
 
     /// One pass over every incident whose analysis is due.
     pub async fn run_once(&self) -> Result<usize> {
-        let due = self.engine.store.due_analyses(BATCH).await?;
+        let before = self.engine.clock.now() - NEW_EVIDENCE_MIN_AGE_MS;
+        let due = self.engine.store.due_analyses(BATCH, before).await?;
         let n = due.len();
         for d in due {
             self.analyze(&d.incident, &d.trigger).await?;
@@ -444,6 +450,7 @@ pub fn record(
             "fallback_reason": provenance.fallback_reason,
             "trigger": trigger,
             "analyzed_at": to_rfc3339(now),
+            "analyzed_at_ms": now,
             "analyzed_reason": incident.reason,
             "grounding": {
                 "unknown_citations": report.unknown_citations,

@@ -168,3 +168,51 @@ async fn escalation_and_reopen_call_for_a_new_analysis() {
         "reopened"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_reason_is_new_evidence_but_flips_cannot_churn() {
+    let s = TestServer::start(Some(TOKEN)).await;
+    let id = incident_on_api(&s).await;
+    assert_eq!(s.analyzer.run_once().await.unwrap(), 1);
+    let mut signal = guardian_core::Signal {
+        detector: "warning_events".into(),
+        cluster: "test".into(),
+        namespace: Some("shop".into()),
+        object: guardian_core::ObjectRef::new("Pod", "api-7d9f8c6b5-x2kq9"),
+        top_owner: guardian_core::ObjectRef::new("Deployment", "api"),
+        reason: "BackOff".into(),
+        failure_class: guardian_core::Category::CrashLoop,
+        severity: guardian_core::Severity::Warning,
+        discriminator: None,
+        first_seen: harness::T0,
+        last_seen: harness::T0,
+        message: "Back-off restarting failed container".into(),
+    };
+    let observe = |signal: guardian_core::Signal| {
+        let engine = s.engine.clone();
+        async move {
+            engine
+                .observe(&guardian_core::signal::Observation::Firing(signal))
+                .await
+                .unwrap()
+        }
+    };
+    observe(signal.clone()).await;
+    assert_eq!(
+        s.analyzer.run_once().await.unwrap(),
+        0,
+        "a fresh analysis is not redone for a new reason"
+    );
+    s.advance_secs(16 * 60);
+    signal.last_seen = harness::T0 + 16 * 60_000;
+    observe(signal).await;
+    assert_eq!(
+        s.analyzer.run_once().await.unwrap(),
+        1,
+        "a new reason after 15 min is new evidence"
+    );
+    let a = s.get(&format!("/incidents/{id}")).await.1["analysis"].clone();
+    assert_eq!(a["trigger"], "new_evidence");
+    assert_eq!(a["analyzed_reason"], "BackOff");
+    assert_eq!(s.analyzer.run_once().await.unwrap(), 0);
+}

@@ -436,6 +436,7 @@ async fn every_example_gets_a_grounded_analysis_of_the_right_category() {
                     "trigger",
                     "analyzed_at",
                     "analyzed_reason",
+                    "analyzed_at_ms",
                     "grounding",
                     "trimmed",
                     "receipt",

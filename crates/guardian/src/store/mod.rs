@@ -394,7 +394,14 @@ pub trait IncidentStore: Send + Sync + 'static {
     fn outbox_stats(&self) -> impl Future<Output = Result<OutboxStats>> + Send;
 
     /// Incidents whose analysis is due, oldest change first.
-    fn due_analyses(&self, limit: u32) -> impl Future<Output = Result<Vec<DueAnalysis>>> + Send;
+    /// A new detector reason only counts when the stored analysis was made before
+    /// `new_evidence_before` (so reasons alternating between detectors cannot churn analyses,
+    /// or LLM tokens).
+    fn due_analyses(
+        &self,
+        limit: u32,
+        new_evidence_before: Millis,
+    ) -> impl Future<Output = Result<Vec<DueAnalysis>>> + Send;
 
     /// Stores an analysis record (JSON) and clears the due flag, in one transaction with what it
     /// causes: a raised severity (never lowered) and the review flag.

@@ -1105,17 +1105,23 @@ impl IncidentStore for SqliteStore {
         })
     }
 
-    async fn due_analyses(&self, limit: u32) -> Result<Vec<DueAnalysis>> {
+    async fn due_analyses(
+        &self,
+        limit: u32,
+        new_evidence_before: Millis,
+    ) -> Result<Vec<DueAnalysis>> {
         // Due: flagged by a state change, or the detector now reports a different reason than
         // the one analysed (materially new evidence). Repeated sightings never qualify.
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, CASE WHEN analysis_due = 1 THEN coalesce(analysis_trigger, 'opened') \
              ELSE 'new_evidence' END FROM incidents \
              WHERE analysis_due = 1 OR (status != 'resolved' AND analysis IS NOT NULL \
-               AND json_extract(analysis, '$.analyzed_reason') IS NOT reason) \
+               AND json_extract(analysis, '$.analyzed_reason') IS NOT reason \
+               AND coalesce(json_extract(analysis, '$.analyzed_at_ms'), 0) < ?2) \
              ORDER BY updated_at, id LIMIT ?1",
         )
         .bind(i64::from(limit))
+        .bind(new_evidence_before)
         .fetch_all(&self.writer)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
