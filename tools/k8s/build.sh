@@ -164,14 +164,18 @@ k8s_ok() {
     [[ $out == *"Client Version: $K8S_VERSION"* ]]
 }
 etcd_ok() { has_version "$BIN/etcd" "etcd Version: ${ETCD_VERSION#v}"; }
+# kwok serves the kubelet's container-log endpoint for test nodes (pod logs through the real API
+# server). It has no replace directives, so a plain `go install @version` builds it.
+KWOK_VERSION=v0.8.0
+kwok_ok() { has_version "$BIN/kwok" "kwok version $KWOK_VERSION "; }
 
 if [[ $MODE == check ]]; then
-  k8s_ok && etcd_ok
+  k8s_ok && etcd_ok && kwok_ok
   exit $?
 fi
 
-if k8s_ok && etcd_ok; then
-  log "up to date: Kubernetes $K8S_VERSION, etcd $ETCD_VERSION in $BIN"
+if k8s_ok && etcd_ok && kwok_ok; then
+  log "up to date: Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION in $BIN"
   exit 0
 fi
 
@@ -215,6 +219,13 @@ if ! etcd_ok; then
   mv -f "$STAGE/etcd" "$BIN/"
 fi
 
+if ! kwok_ok; then
+  log "building kwok $KWOK_VERSION"
+  (cd "$STAGE" && GOFLAGS= GOBIN="$STAGE" go install -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+  mv -f "$STAGE/kwok" "$BIN/"
+fi
+
 k8s_ok || die "built binaries do not report Kubernetes $K8S_VERSION (see $BIN)"
 etcd_ok || die "built etcd does not report $ETCD_VERSION (see $BIN)"
-log "built: Kubernetes $K8S_VERSION, etcd $ETCD_VERSION in $BIN"
+kwok_ok || die "built kwok does not report $KWOK_VERSION (see $BIN)"
+log "built: Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION in $BIN"

@@ -40,6 +40,7 @@
 
 pub mod client;
 pub mod kinds;
+pub mod logs;
 mod metrics;
 pub mod rbac;
 pub mod reflect;
@@ -213,6 +214,7 @@ impl Operator {
         rbac::check_reads(&client, &kinds, k).await?;
         let (reflectors, mut tasks) = reflect::start_all(&client, &kinds, k, &metrics, &cancel);
         let reflectors = Arc::new(reflectors);
+        let logs = logs::LogCache::new(client.clone());
         let scanner = scan::Scanner::new(
             reflectors.clone(),
             engine,
@@ -220,6 +222,7 @@ impl Operator {
             redactor,
             metrics,
             latest,
+            Some(logs),
         )
         .map_err(|source| Error::Selector { source })?;
         tasks.push(tokio::spawn(scanner.run(

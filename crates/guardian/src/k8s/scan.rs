@@ -94,6 +94,8 @@ pub struct ScanReport {
     pub unlisted: Vec<String>,
     /// Objects that could not be read (skipped).
     pub malformed: usize,
+    /// Container logs attached (failing pods only).
+    pub logs: usize,
 }
 
 /// The scan loop's state.
@@ -110,6 +112,8 @@ pub struct Scanner {
     last_malformed: usize,
     /// Where the analyzer reads the cluster view from: the snapshot of the latest scan.
     latest: Arc<crate::analyze::Latest>,
+    /// Logs of failing pods (`None` in tests that need no API calls).
+    logs: Option<super::logs::LogCache>,
 }
 
 impl Scanner {
@@ -121,6 +125,7 @@ impl Scanner {
         redactor: Arc<Redactor>,
         metrics: Arc<KubernetesMetrics>,
         latest: Arc<crate::analyze::Latest>,
+        logs: Option<super::logs::LogCache>,
     ) -> Result<Self, SelectorError> {
         Ok(Self {
             reflectors,
@@ -132,6 +137,7 @@ impl Scanner {
             last_unlisted: Vec::new(),
             last_malformed: 0,
             latest,
+            logs,
         })
     }
 
@@ -186,7 +192,11 @@ impl Scanner {
         let started = Instant::now();
         let now = self.engine.clock.now();
         let mut report = ScanReport::default();
-        let (snapshot, excluded) = self.snapshot(&mut report);
+        let (mut snapshot, excluded) = self.snapshot(&mut report);
+        if let Some(logs) = &mut self.logs {
+            let attached = logs.attach(&mut snapshot).await;
+            report.logs = attached.attached;
+        }
 
         let mut signals = detect::run_with(&snapshot, &self.settings, now, &self.redactor);
         signals.retain(|s| !is_excluded(&excluded, s));

@@ -333,6 +333,17 @@ pub async fn deployment_with_pods(
     replicas: usize,
     shape: ContainerShape,
 ) -> Vec<String> {
+    deployment_with_pods_on(ns, name, replicas, shape, None).await
+}
+
+/// [`deployment_with_pods`], with the pods bound to `node` (e.g. a [`logs_node`]).
+pub async fn deployment_with_pods_on(
+    ns: &TestNamespace,
+    name: &str,
+    replicas: usize,
+    shape: ContainerShape,
+    node: Option<&str>,
+) -> Vec<String> {
     let image = format!("registry.example.invalid/guardian-tests/{name}:1.0");
     let template = json!({
         "metadata": {"labels": {"app": name}},
@@ -380,9 +391,81 @@ pub async fn deployment_with_pods(
         meta["labels"] = labels.clone();
         meta["ownerReferences"] = owner("ReplicaSet", &rs_name, &rs_uid, "apps/v1");
         pod.metadata = serde_json::from_value(meta).expect("metadata deserializes");
+        if let (Some(node), Some(spec)) = (node, pod.spec.as_mut()) {
+            spec.node_name = Some(node.to_string());
+        }
         ns.create_pod_from(&pod).await;
         ns.set_container_shape(&pod_name, shape.clone()).await;
         names.push(pod_name);
     }
     names
+}
+
+/// The port of the test plane's kwok kubelet server (`scripts/testenv env`).
+fn kwok_port() -> u16 {
+    std::env::var("GUARDIAN_TEST_KWOK_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .expect("GUARDIAN_TEST_KWOK_PORT is not set: run `scripts/testenv up` and `eval \"$(scripts/testenv env)\"`")
+}
+
+/// A node whose kubelet endpoint is the test plane's kwok server, so the API server's
+/// `pods/log` for pods bound to it is answered from kwok `Logs` objects ([`pod_logs`]).
+pub async fn logs_node(ns: &TestNamespace) -> String {
+    use k8s_openapi::api::core::v1::Node;
+    use kube::api::{Patch, PatchParams};
+    let name = format!("{}-logs", ns.name());
+    let nodes = Api::<Node>::all(ns.client.clone());
+    let node: Node = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"guardian.test/namespace": ns.name()}},
+    }))
+    .expect("valid Node");
+    nodes
+        .create(&PostParams::default(), &node)
+        .await
+        .unwrap_or_else(|e| panic!("creating Node {name}: {e}"));
+    let status = json!({"status": {
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": kwok_port()}},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+            "lastHeartbeatTime": "2026-01-01T00:00:00Z", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+    }});
+    nodes
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap_or_else(|e| panic!("patching Node {name} status: {e}"));
+    name
+}
+
+/// Serves `previous` as the crashed instance's and `current` as the running instance's log of
+/// container `app` of `pod`: CRI-format files plus a kwok `Logs` object named like the pod.
+pub async fn pod_logs(ns: &TestNamespace, pod: &str, previous: &str, current: &str) {
+    use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+    let dir = std::env::temp_dir()
+        .join("guardian-kwok-logs")
+        .join(ns.name());
+    std::fs::create_dir_all(&dir).expect("log dir");
+    let cri = |text: &str| -> String {
+        text.lines()
+            .map(|l| format!("2026-12-01T08:00:00.000000000Z stderr F {l}\n"))
+            .collect()
+    };
+    let prev_file = dir.join(format!("{pod}.previous.log"));
+    let cur_file = dir.join(format!("{pod}.log"));
+    std::fs::write(&prev_file, cri(previous)).expect("write previous log");
+    std::fs::write(&cur_file, cri(current)).expect("write current log");
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "logs");
+    let api: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), ns.name(), &resource);
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
+        "metadata": {"name": pod, "namespace": ns.name()},
+        "spec": {"logs": [{"containers": ["app"],
+            "logsFile": cur_file, "previousLogsFile": prev_file}]},
+    }))
+    .expect("valid Logs");
+    api.create(&PostParams::default(), &object)
+        .await
+        .unwrap_or_else(|e| panic!("creating kwok Logs {pod}: {e}"));
 }
