@@ -14,8 +14,14 @@ async fn network_isolation_is_a_dependency_failure_read_from_the_crashed_log() {
     let ns = cluster.fresh_namespace().await;
     let node = logs_node(&ns).await;
     let guardian = Guardian::start(&ns).await;
-    let pods =
-        deployment_with_pods_on(&ns, "orders", 2, ContainerShape::crash_loop(), Some(&node)).await;
+    let pods = deployment_with_pods_on(
+        &ns,
+        "orders",
+        2,
+        ContainerShape::Running { restarts: 0 },
+        Some(&node),
+    )
+    .await;
     for pod in &pods {
         pod_logs(
             &ns,
@@ -24,6 +30,11 @@ async fn network_isolation_is_a_dependency_failure_read_from_the_crashed_log() {
             "INFO starting orders",
         )
         .await;
+    }
+    // logs first, then the crash: no incident can open before the log is readable
+    for pod in &pods {
+        ns.set_container_shape(pod, ContainerShape::crash_loop())
+            .await;
     }
 
     let incident = guardian
@@ -90,8 +101,14 @@ async fn a_full_volume_is_disk_full_read_from_the_crashed_log() {
     let ns = cluster.fresh_namespace().await;
     let node = logs_node(&ns).await;
     let guardian = Guardian::start(&ns).await;
-    let pods =
-        deployment_with_pods_on(&ns, "ingest", 1, ContainerShape::crash_loop(), Some(&node)).await;
+    let pods = deployment_with_pods_on(
+        &ns,
+        "ingest",
+        1,
+        ContainerShape::Running { restarts: 0 },
+        Some(&node),
+    )
+    .await;
     pod_logs(
         &ns,
         &pods[0],
@@ -99,6 +116,8 @@ async fn a_full_volume_is_disk_full_read_from_the_crashed_log() {
         "",
     )
     .await;
+    ns.set_container_shape(&pods[0], ContainerShape::crash_loop())
+        .await;
 
     let incident = guardian
         .one_incident(

@@ -54,6 +54,7 @@ pub fn test_config(namespaces: &[&str], db: PathBuf) -> Config {
     d.service_no_endpoints_grace_secs = 1;
     d.node_not_ready_grace_secs = 1;
     d.young_node_not_ready_grace_secs = 1;
+    d.node_cordon_grace_secs = 1;
     // make_pod_healthy starts the container 300 s in the past: stable under this window.
     d.stable_uptime_secs = 60;
     config
